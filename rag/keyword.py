@@ -1,0 +1,103 @@
+"""BM25 over jieba tokens (bm25s), persisted beside the vectors.
+
+Text is folded first (full-width → ASCII, see ``rag.textnorm.fold``) and lower-cased, so 「５．５％」
+and 「5.5%」 are the same tokens. Scoring is a sparse matrix product, not a Python loop over
+documents; a boolean mask restricts scoring to allowed chunks (region/year filters).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.textnorm import fold
+
+_jieba_lock = threading.Lock()
+_PUNCT_RE = re.compile(r"^[\W_]+$")
+STOPWORDS = frozenset("的 了 和 是 在 与 及 等 对 为 把 将 被 从 中 上 下 也 就 都 而 并 或 之 其 以 于 我们 一个 多少 什么 哪些 是否 吗 呢 啊 请问 请 问".split())
+
+
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    with _jieba_lock:
+        if not getattr(jieba, "_rag_ready", False):
+            jieba.setLogLevel(60)
+            jieba.initialize()
+            for word in ("地区生产总值", "一般公共预算总收入", "地方一般公共预算收入", "固定资产投资",
+                         "社会消费品零售总额", "进出口总额", "实际利用外资", "居民人均可支配收入",
+                         "城镇新增就业", "预期目标", "个百分点"):
+                jieba.add_word(word)
+            jieba._rag_ready = True
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Folded, lower-cased jieba search tokens without punctuation and stopwords."""
+    jieba = _jieba()
+    folded = fold(text).lower()
+    return [t for t in jieba.cut_for_search(folded) if t.strip() and not _PUNCT_RE.match(t) and t not in STOPWORDS]
+
+
+class KeywordIndex:
+    """A bm25s index over token lists; row i is ``ids[i]``."""
+
+    def __init__(self, ids: list[str], model: object | None) -> None:
+        self.ids = ids
+        self.model = model
+        self.row = {cid: i for i, cid in enumerate(ids)}
+
+    @classmethod
+    def build(cls, ids: Sequence[str], tokens: Sequence[list[str]]) -> KeywordIndex:
+        """Index pre-tokenized chunks."""
+        import bm25s
+
+        if not ids:
+            return cls([], None)
+        model = bm25s.BM25(k1=1.2, b=0.75)
+        docs = [t if t else ["<empty>"] for t in tokens]
+        model.index(docs, show_progress=False)  # type: ignore[arg-type]
+        return cls(list(ids), model)
+
+    def save(self, path: Path) -> None:
+        """Write the index folder (``ids.json`` + bm25s files)."""
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "ids.json").write_text(json.dumps(self.ids), encoding="utf-8")
+        if self.model is not None:
+            self.model.save(str(path / "bm25"))  # type: ignore[attr-defined]
+
+    @classmethod
+    def load(cls, path: Path) -> KeywordIndex:
+        """Read an index folder written by ``save``."""
+        import bm25s
+
+        ids = json.loads((path / "ids.json").read_text(encoding="utf-8"))
+        model = bm25s.BM25.load(str(path / "bm25")) if ids else None
+        return cls(ids, model)
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every row for the query (zeros when nothing matches)."""
+        if self.model is None or not query_tokens:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        vocab = self.model.vocab_dict  # type: ignore[attr-defined]
+        known = [t for t in query_tokens if t in vocab]
+        if not known:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.model.get_scores(known), dtype=np.float32)  # type: ignore[attr-defined]
+
+    def search(self, query_tokens: list[str], n: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Top ``n`` (chunk id, score) with score > 0, restricted to ``mask`` rows when given."""
+        s = self.scores(query_tokens)
+        if mask is not None:
+            s = np.where(mask, s, 0.0)
+        if not len(s):
+            return []
+        n = min(n, len(s))
+        top = np.argpartition(-s, n - 1)[:n]
+        top = top[np.argsort(-s[top], kind="stable")]
+        return [(self.ids[i], float(s[i])) for i in top if s[i] > 0]

@@ -1,0 +1,112 @@
+"""The only module that imports chromadb: an embedded PersistentClient or an HttpClient to a server.
+
+Vectors always come from our embedder (``embeddings=`` / ``query_embeddings=``): Chroma's default
+embedding function would try to download a model. One collection per embedder id, so vectors of
+two models never mix. Chroma metadata cannot hold None: unknown region is "" and unknown year 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from rag.config import Settings
+from rag.errors import RagError
+
+
+def collection_name(embedder_id: str) -> str:
+    """A valid Chroma collection name ([a-zA-Z0-9._-], 3–63 chars) for an embedder id."""
+    slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", embedder_id).strip("-._")[:40] or "emb"
+    digest = hashlib.sha1(embedder_id.encode()).hexdigest()[:8]
+    return f"chunks-{slug}-{digest}"
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    """One dense result: chunk id and cosine similarity."""
+
+    chunk_id: str
+    score: float
+
+
+class VectorStore:
+    """A Chroma collection of chunk vectors keyed by chunk id."""
+
+    def __init__(self, settings: Settings, embedder_id: str) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        self.location: str
+        try:
+            if settings.chroma_url:
+                url = urlparse(settings.chroma_url)
+                self.client: Any = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+                self.client.heartbeat()
+                self.location = settings.chroma_url
+            else:
+                path = Path(settings.index_dir) / "chroma"
+                path.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                self.location = str(path)
+        except Exception as exc:
+            where = settings.chroma_url or str(settings.index_dir)
+            raise RagError(
+                f"cannot open the Chroma vector store at {where}: {exc.__class__.__name__}: {exc}"[:500],
+                "start the server (`chroma run --path DIR --port 8000`) or unset RAG_CHROMA_URL to use the "
+                "embedded store" if settings.chroma_url else "check that the index directory is writable",
+            ) from exc
+        self.name = collection_name(embedder_id)
+        self.collection = self.client.get_or_create_collection(
+            self.name, metadata={"hnsw:space": "cosine", "embedder": embedder_id}, embedding_function=None
+        )
+
+    def count(self) -> int:
+        """Number of vectors stored."""
+        return int(self.collection.count())
+
+    def ids(self) -> set[str]:
+        """All chunk ids stored (paged, for large collections)."""
+        out: set[str] = set()
+        offset, page = 0, 5000
+        while True:
+            got = self.collection.get(include=[], limit=page, offset=offset)
+            out.update(got["ids"])
+            if len(got["ids"]) < page:
+                return out
+            offset += page
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace vectors (batched below Chroma's max batch size)."""
+        step = 1000
+        for i in range(0, len(ids), step):
+            self.collection.upsert(
+                ids=list(ids[i: i + step]), embeddings=vectors[i: i + step].tolist(),
+                metadatas=list(metadatas[i: i + step]),
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove vectors by chunk id."""
+        step = 1000
+        for i in range(0, len(ids), step):
+            self.collection.delete(ids=list(ids[i: i + step]))
+
+    def query(self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None) -> list[VectorHit]:
+        """Nearest chunks by cosine similarity, optionally filtered on metadata."""
+        total = self.count()
+        if total == 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=[vector.tolist()], n_results=min(n, total), where=where or None, include=["distances"]
+        )
+        return [VectorHit(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
