@@ -1,0 +1,157 @@
+"""The extractive answerer: no model, the best clause from the top passages, cited.
+
+Each passage is cut into clauses (after 。！？；; and line breaks). A clause scores for carrying an
+asked indicator, the question's other content words, a figure (a % figure when growth or a target
+is asked), the asked year and the target-vs-actual section; passage rank discounts it. The best
+clause is the answer, verbatim (so every figure in it stands in the cited passage).
+
+When the best clause has no real figure but a redacted one (「XX亿元」), the answer says the value is
+redacted. When no clause shares the asked indicator or enough content words, there is no answer:
+the chain then refuses rather than quote something unrelated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.indicators import find_indicators, indicator_by_name
+from rag.keyword import tokenize
+from rag.query import ParsedQuestion, short_name
+from rag.retrieve import REVIEW_SECTION_RE, TARGET_SECTION_RE
+from rag.textnorm import REDACTED_RE, figures, fold, iter_sentences
+from rag.types import ScoredChunk
+
+_GROWTH_RE = re.compile(r"增长|增速|增幅|提高|下降|growth|grow|increase|rate|目标|target")
+_GENERIC_TOKENS = {"年", "多少", "是", "区", "目标", "增长", "什么", "how", "much", "many", "what", "the", "of", "in",
+                   "is", "was", "s", "to", "a", "预期", "计划", "实现", "完成", "达到", "要"}
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A scored clause of one passage."""
+
+    passage: int  # 0-based index into the passages
+    start: int  # offsets in the passage text
+    end: int
+    text: str
+    score: float
+    has_figure: bool
+    redacted: bool
+    indicator_hit: bool
+
+
+def _content_tokens(q: ParsedQuestion) -> set[str]:
+    drop = set(_GENERIC_TOKENS)
+    for r in q.regions:
+        drop |= set(tokenize(r)) | set(tokenize(short_name(r)))
+    for y in q.years:
+        drop.add(str(y))
+    return {t for t in tokenize(q.text + " " + " ".join(q.expansions)) if t not in drop and not t.isdigit()}
+
+
+def _aliases(q: ParsedQuestion) -> list[str]:
+    out: list[str] = []
+    for name in q.indicators:
+        ind = indicator_by_name(name)
+        if ind:
+            out.extend(a for a in ind.aliases if len(a) >= 2)
+    return out
+
+
+def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause]:
+    """Every clause of every passage, scored for the question (best first)."""
+    content = _content_tokens(q)
+    aliases = _aliases(q)
+    wants_growth = bool(_GROWTH_RE.search(q.text.lower()))
+    out: list[Clause] = []
+    for i, sc in enumerate(passages):
+        text = sc.chunk.text
+        section = sc.chunk.section
+        for s, e in iter_sentences(text):
+            clause = text[s:e].strip()
+            if len(clause) < 4:
+                continue
+            folded = fold(clause)
+            toks = set(tokenize(clause))
+            overlap = len(content & toks) / max(len(content), 1)
+            ind_hit = bool(set(q.indicators) & {i.name for i in find_indicators(folded)}) if aliases else False
+            figs = figures(clause)
+            real = [f for f in figs if not f.redacted]
+            redacted = any(f.redacted for f in figs) or bool(REDACTED_RE.search(clause))
+            score = 2.0 * overlap + (2.5 if ind_hit else 0.0)
+            if real:
+                score += 1.0
+                if wants_growth and any(f.unit in ("%", "个百分点") for f in real):
+                    score += 0.7
+            if redacted:
+                score += 0.3 if not real else -0.5
+            if q.years and sc.chunk.period_year in q.years:
+                score += 0.4
+            if q.intent == "target" and (TARGET_SECTION_RE.search(section) or re.search(r"力争|目标|确保", clause)):
+                score += 0.5
+            if q.intent == "actual" and REVIEW_SECTION_RE.search(section):
+                score += 0.5
+            score /= 1.0 + 0.12 * i
+            out.append(Clause(i, s, e, clause, score, bool(real), redacted and not real, ind_hit))
+    out.sort(key=lambda c: -c.score)
+    return out
+
+
+def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
+    """Enough overlap with the question to count as an answer (else: refuse)."""
+    content = _content_tokens(q)
+    toks = set(tokenize(clause.text))
+    if q.indicators:
+        return clause.indicator_hit
+    hits = content & toks
+    return len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3
+
+
+@dataclass(frozen=True)
+class Extract:
+    """The extractive answer: text with [n] markers, the passages it cites (0-based), redaction flag."""
+
+    text: str
+    cited: tuple[int, ...]
+    redacted: bool
+    found: bool
+
+
+def extract_answer(q: ParsedQuestion, passages: list[ScoredChunk], max_clauses: int = 2) -> Extract:
+    """Best clause(s) for the question, cited as [n] (n = passage index + 1)."""
+    clauses = [c for c in score_clauses(q, passages) if is_relevant(q, c)]
+    if not clauses:
+        return Extract("", (), False, False)
+    best = clauses[0]
+    # prefer a clause with a real figure over a redacted copy of the same statement
+    if best.redacted:
+        real = next((c for c in clauses if c.has_figure and c.score >= best.score * 0.6), None)
+        if real is not None:
+            best = real
+    chosen = [best]
+    for c in clauses[1:]:
+        if len(chosen) >= max_clauses:
+            break
+        same = _masked(c.text) == _masked(best.text)
+        if c.score >= best.score * 0.85 and c.has_figure and not same and not REDACTED_RE.search(c.text):
+            if q.indicators and not c.indicator_hit:
+                continue
+            chosen.append(c)
+    parts = []
+    for c in chosen:
+        chunk = passages[c.passage].chunk
+        where = "·".join(p for p in (chunk.region or "", f"{chunk.year}年报告" if chunk.year else "") if p)
+        lead = f"{where}:" if where else ""
+        parts.append(f"{lead}{c.text.rstrip('；;，,')}[{c.passage + 1}]")
+    redacted = all(c.redacted for c in chosen)
+    return Extract("\n".join(parts), tuple(dict.fromkeys(c.passage for c in chosen)), redacted, True)
+
+
+def _masked(text: str) -> str:
+    return re.sub(r"[\d.]+|[XxＸｘ×]{2,}|\s+|[，,;；。]", "", fold(text))
+
+
+def answer_indicators(text: str) -> list[str]:
+    """Indicator names in an answer text (used by checks and the UI)."""
+    return [i.name for i in find_indicators(text)]

@@ -1,0 +1,246 @@
+"""The pipeline from a question to an ``Answer``: rewrite → parse → retrieve → extract → generate → check.
+
+``Pipeline`` is built once (retriever, generator) and shared: the CLI, the eval harness and the UI
+all call it. For streaming UIs the steps are exposed separately::
+
+    p = Pipeline(get_settings())
+    prep = p.prepare("仓山区2024年GDP目标")        # passages + extractive answer, fast
+    for piece in p.stream(prep): ...              # generated text, if a generator is active
+    answer = p.finalize(prep, generated_text)     # citations, refusal, number check
+
+``ask`` does all three; ``answer_from_passages`` skips retrieval (external benchmarks such as RGB).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.answer import (
+    Prompts,
+    check_generated,
+    extract_citations,
+    load_prompts,
+    passage_label,
+    render_messages,
+    snippet,
+    to_citation,
+)
+from rag.chunking import chunk_id
+from rag.config import Settings
+from rag.errors import RagError
+from rag.extractive import Extract, extract_answer
+from rag.generators import Generator, select_generator
+from rag.query import ParsedQuestion, parse_question, rewrite_followup
+from rag.retrieve import Retrieval, Retriever
+from rag.textnorm import fold
+from rag.types import Answer, Chunk, ScoredChunk
+
+CONTEXT_PASSAGES = 3
+
+
+@dataclass
+class Prepared:
+    """Everything known before generation starts (shown to the user at once)."""
+
+    question: str
+    standalone: str
+    parsed: ParsedQuestion
+    retrieval: Retrieval
+    extract: Extract
+    messages: list[dict[str, str]] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def passages(self) -> list[ScoredChunk]:
+        """The retrieved passages, best first."""
+        return list(self.retrieval.passages)
+
+    @property
+    def refusal(self) -> str:
+        """Why no answer is possible ("" when one may be)."""
+        if self.retrieval.refusal:
+            return self.retrieval.refusal
+        if not self.extract.found:
+            what = "、".join(self.parsed.indicators) or "这个问题"
+            return f"检索到的报告段落中没有关于{what}的内容。"
+        return ""
+
+
+class Pipeline:
+    """Retriever + generator, built once; thread-safe for concurrent questions."""
+
+    def __init__(self, settings: Settings, retriever: Retriever | None = None,
+                 generator: Generator | None | str = "auto") -> None:
+        self.settings = settings
+        self.retriever = retriever or Retriever(settings)
+        self.prompts: Prompts = load_prompts(settings.prompts_dir)
+        if generator == "auto":
+            self.generator, self.generator_reason = select_generator(settings)
+        else:
+            self.generator = generator if not isinstance(generator, str) else None
+            self.generator_reason = getattr(self.generator, "name", "extractive") if self.generator else "extractive"
+        self._regions = self.retriever.regions()
+        self._lock = threading.Lock()
+
+    @property
+    def generator_name(self) -> str:
+        """local | openai | extractive."""
+        return self.generator.name if self.generator is not None else "extractive"
+
+    def describe(self) -> dict[str, Any]:
+        """Run metadata for eval reports and the UI sidebar."""
+        return {
+            "generator": self.generator_name, "generator_reason": self.generator_reason,
+            "embedder": self.retriever.embedder.id, "chunking": f"{self.settings.chunk_size}/{self.settings.chunk_overlap}",
+            "top_k": self.settings.top_k, "prompt_hash": self.prompts.hash, "index": str(self.settings.index_dir),
+            "index_generation": self.retriever.generation, "chunks": len(self.retriever.chunks),
+        }
+
+    # ------------------------------------------------------------ steps
+    def prepare(self, question: str, turns: Sequence[str] = ()) -> Prepared:
+        """Rewrite, parse, retrieve and extract (no generation)."""
+        t0 = time.perf_counter()
+        question = question.strip()
+        if not question:
+            raise RagError("the question is empty", "type a question, e.g. 仓山区2024年GDP目标")
+        standalone = rewrite_followup(question, list(turns), self._regions)
+        parsed = parse_question(standalone, self._regions)
+        retrieval = self._retrieve(parsed)
+        passages = list(retrieval.passages)
+        extract = extract_answer(parsed, passages) if passages else Extract("", (), False, False)
+        prep = Prepared(question, standalone, parsed, retrieval, extract, started=t0)
+        prep.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
+        prep.timings_ms["prepare"] = (time.perf_counter() - t0) * 1000
+        if passages and not prep.refusal and self.generator is not None:
+            ctx = passages[:CONTEXT_PASSAGES]
+            prep.messages = render_messages(self.prompts, standalone, [snippet(parsed, p) for p in ctx],
+                                            [passage_label(p) for p in ctx])
+        return prep
+
+    def _retrieve(self, parsed: ParsedQuestion) -> Retrieval:
+        if len(parsed.regions) <= 1:
+            return self.retriever.search(parsed)
+        # comparisons: search each region on its own so every region gets passages
+        per = max(2, self.settings.top_k // len(parsed.regions) + 1)
+        results = [self.retriever.search(ParsedQuestion(**{**parsed.__dict__, "regions": (r,)}), per)
+                   for r in parsed.regions]
+        merged: list[ScoredChunk] = []
+        for group in zip(*[r.passages for r in results], strict=False):
+            merged.extend(group)
+        for r in results:
+            merged.extend(p for p in r.passages if p not in merged)
+        refusals = [r.refusal for r in results if r.refusal]
+        refusal = "" if merged else ";".join(refusals)
+        timings = {"retrieve": sum(r.timings_ms.get("retrieve", 0.0) for r in results)}
+        filters: dict[str, object] = {"region": list(parsed.regions), "missing": refusals}
+        return Retrieval(tuple(merged[: self.settings.top_k + 1]), filters, refusal, timings)
+
+    def stream(self, prep: Prepared) -> Iterator[str]:
+        """Generated answer text, piece by piece (nothing when no generator applies)."""
+        if not prep.messages or self.generator is None:
+            return
+        t0 = time.perf_counter()
+        first = True
+        for piece in self.generator.stream(prep.messages, max_tokens=self.settings.max_tokens):
+            if first:
+                prep.timings_ms["first_token"] = (time.perf_counter() - t0) * 1000
+                first = False
+            yield piece
+        prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
+
+    def finalize(self, prep: Prepared, generated: str | None = None, error: str = "") -> Answer:
+        """Choose the answer to show: checked generated text, else extractive, else a refusal."""
+        passages = prep.passages
+        notices: list[str] = [error] if error else []
+        generator = self.generator_name if prep.messages else "extractive"
+        refusal = prep.refusal
+        if refusal:
+            return self._answer(prep, refusal_text(prep, refusal), True, (), generator, notices, refusal)
+        if generated is not None and prep.messages:
+            checked = check_generated(generated, passages[:CONTEXT_PASSAGES])
+            if checked.refused:
+                notices.append("生成模型认为资料中没有答案;以下为检索到的最相关原文摘录。")
+            elif checked.ungrounded:
+                bad = "、".join(f.text for f in checked.ungrounded)
+                notices.append(f"生成的回答中有数字({bad})不在所引用的段落中,已改用原文摘录回答。")
+            elif checked.cited or not prep.extract.found:
+                cits = tuple(to_citation(n, passages[n - 1]) for n in checked.cited)
+                return self._answer(prep, checked.text, False, cits, generator, notices)
+            else:
+                notices.append("生成的回答没有引用任何段落,已改用原文摘录回答。")
+            generator = "extractive"
+        elif prep.messages and generated is None and not error:
+            generator = "extractive"
+        if prep.extract.redacted:
+            text = "报告中该数值已被隐去(XX),无法给出具体数字。原文:" + prep.extract.text
+            return self._answer(prep, text, True, extract_citations(prep.extract, passages), "extractive", notices,
+                                "该数值在报告中被隐去(XX)。")
+        return self._answer(prep, prep.extract.text, False, extract_citations(prep.extract, passages),
+                            "extractive" if generator == "extractive" else generator, notices)
+
+    def _answer(self, prep: Prepared, text: str, refused: bool, citations: tuple, generator: str,
+                notices: list[str], reason: str = "") -> Answer:
+        prep.timings_ms["total"] = (time.perf_counter() - prep.started) * 1000
+        prep.timings_ms.setdefault("generate", 0.0)
+        return Answer(prep.question, text, refused, citations, generator, dict(prep.timings_ms),
+                      prep.standalone, reason, tuple(notices), tuple(prep.passages))
+
+    # ------------------------------------------------------------ one call
+    def ask(self, question: str, turns: Sequence[str] = ()) -> Answer:
+        """The whole chain; a failing generator falls back to the extractive answer with a notice."""
+        prep = self.prepare(question, turns)
+        if not prep.messages:
+            return self.finalize(prep)
+        try:
+            text = "".join(self.stream(prep))
+        except RagError as exc:
+            return self.finalize(prep, None, f"生成模型不可用,已改用原文摘录回答:{exc.message}")
+        return self.finalize(prep, text)
+
+    def answer_from_passages(self, question: str, passages: Sequence[str]) -> Answer:
+        """Answer from given passages (no retrieval), e.g. for the RGB benchmark."""
+        chunks = [ScoredChunk(_adhoc_chunk(i, text), 1.0 / (i + 1)) for i, text in enumerate(passages)]
+        parsed = parse_question(question, ())
+        parsed = ParsedQuestion(**{**parsed.__dict__, "regions": (), "unknown_regions": (), "years": ()})
+        extract = extract_answer(parsed, chunks) if chunks else Extract("", (), False, False)
+        retrieval = Retrieval(tuple(chunks), {}, "" if chunks else "没有提供资料。")
+        prep = Prepared(question, question, parsed, retrieval, extract)
+        if chunks and self.generator is not None:
+            ctx = chunks[: max(CONTEXT_PASSAGES, len(chunks))]
+            prep.messages = render_messages(self.prompts, question, [snippet(parsed, p, 260) for p in ctx],
+                                            ["资料" for _ in ctx])
+            # with given passages, the model judges relevance itself: let it try even without an extract
+            try:
+                text = "".join(self.stream(prep))
+            except RagError as exc:
+                return self.finalize(prep, None, f"生成模型不可用:{exc.message}")
+            checked = check_generated(text, ctx)
+            if checked.refused:
+                return self._answer(prep, checked.text, True, (), self.generator_name, [], "资料中没有答案")
+            if not checked.ungrounded:
+                cits = tuple(to_citation(n, ctx[n - 1]) for n in checked.cited)
+                return self._answer(prep, checked.text, False, cits, self.generator_name, [])
+            return self.finalize(prep, text)
+        return self.finalize(prep)
+
+
+def _adhoc_chunk(i: int, text: str) -> Chunk:
+    text = re.sub(r"\s+", " ", text).strip()
+    return Chunk(chunk_id(f"given-{i}", 0, len(text)), f"given-{i}", f"passage-{i + 1}", f"资料{i + 1}", text, 0,
+                 len(text), "", "", None, None, None, "资料")
+
+
+def refusal_text(prep: Prepared, reason: str) -> str:
+    """The user-facing refusal: the reason, and what the reports do hold when we know it."""
+    return f"无法回答:{reason}"
+
+
+def normalized(text: str) -> str:
+    """The answer normalised as the eval contract grades it (full-width folded, spaces in numbers)."""
+    return fold(text)

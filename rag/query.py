@@ -1,0 +1,170 @@
+"""Parse a question: region, year, intent (target vs. actual), indicators; rewrite follow-ups.
+
+Regions are matched against the regions the index actually holds, by full name (仓山区), short name
+(仓山) or pinyin (Cangshan); a region-like name the index does not hold (晋安区) is reported as
+``unknown_region`` so the answer chain can refuse instead of answering about somewhere else.
+
+Follow-ups: 「那固定资产投资呢?」 after 「仓山区2024年GDP目标」 becomes 「仓山区2024年固定资产投资目标」;
+「增长了多少?」 after 「台江区2021年社会消费品零售总额是多少?」 becomes
+「台江区2021年社会消费品零售总额增长了多少?」. Missing parts are taken from the latest earlier
+turn that has them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rag.indicators import (
+    ACTUAL_WORDS,
+    EN_ACTUAL,
+    EN_TARGET,
+    TARGET_WORDS,
+    Indicator,
+    find_indicators,
+)
+
+_REGION_LIKE_RE = re.compile(r"([\u4e00-\u9fa5]{2,7}?(?:自治区|省|市|区|县|旗))")
+_GENERIC = {
+    "全区", "本区", "我区", "城区", "全市", "本市", "全省", "本省", "全县", "本县", "开发区", "高新区", "各区", "新区",
+    "园区", "辖区", "社区", "片区", "街区", "景区", "市区", "地区", "山区", "郊区", "灾区", "老区", "示范区", "核心区",
+    "自贸区", "保税区", "试验区", "集聚区", "商务区", "城市", "城乡", "省市", "区县", "县市", "都市", "超市", "上市",
+}
+_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
+_NATIONAL_RE = re.compile(r"全国|国务院|国家|中央政府|national|china's|state council", re.I)
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    """What a question asks about."""
+
+    text: str  # the standalone question
+    regions: tuple[str, ...] = ()
+    unknown_regions: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    intent: str = "any"  # target | actual | any
+    indicators: tuple[str, ...] = ()
+    english: bool = False
+    expansions: tuple[str, ...] = field(default=())  # extra keyword terms (canonical indicator names)
+
+
+def _pinyin(name: str) -> str:
+    try:
+        from pypinyin import lazy_pinyin
+    except ImportError:  # pragma: no cover - declared dependency
+        return ""
+    return "".join(lazy_pinyin(name))
+
+
+def short_name(region: str) -> str:
+    """仓山区 → 仓山, 福建省 → 福建, 广西壮族自治区 → 广西."""
+    for suffix in ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "省", "市", "区", "县", "旗"):
+        if region.endswith(suffix) and len(region) - len(suffix) >= 2:
+            return region[: -len(suffix)]
+    return region
+
+
+def find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(known regions named in text, region-like names not in the index)."""
+    lower = text.lower()
+    hits: list[tuple[int, str]] = []
+    spans: list[tuple[int, int]] = []
+    for region in sorted(set(known), key=len, reverse=True):
+        if region == "国务院":
+            m = _NATIONAL_RE.search(text)
+            if m:
+                hits.append((m.start(), region))
+            continue
+        for cand in (region, short_name(region)):
+            pos = text.find(cand)
+            if pos >= 0 and not any(s <= pos < e for s, e in spans):
+                hits.append((pos, region))
+                spans.append((pos, pos + len(cand)))
+                break
+        else:
+            py = _pinyin(short_name(region))
+            if py and re.search(rf"\b{re.escape(py)}", lower):
+                hits.append((lower.find(py), region))
+    found = [r for _, r in sorted(hits)]
+    unknown = []
+    for m in _REGION_LIKE_RE.finditer(text):
+        name = m.group(1)
+        for pre in ("请问", "问", "那么", "那", "和", "与", "及", "跟", "比较", "对比"):
+            if name.startswith(pre) and len(name) - len(pre) >= 3:
+                name = name[len(pre):]
+        name = re.sub(r"^.*?[年的在是了]", "", name) if re.search(r"[年的在是了]", name[:-1]) else name
+        if len(name) < 3 or name in _GENERIC or any(name.endswith(g) for g in _GENERIC) or any(s <= m.start() < e or s < m.end() <= e for s, e in spans):
+            continue
+        if not any(name == r or name.startswith(short_name(r)) or r.startswith(name) for r in found):
+            unknown.append(name)
+    return list(dict.fromkeys(found)), list(dict.fromkeys(unknown))
+
+
+def find_intent(text: str) -> str:
+    """target (目标/预期/力争/计划) vs actual (完成/实现/增长了) vs any."""
+    lower = text.lower()
+    if any(w in text for w in TARGET_WORDS) or any(re.search(rf"\b{w}\b", lower) for w in EN_TARGET):
+        return "target"
+    if any(w in text for w in ACTUAL_WORDS) or any(re.search(rf"\b{w}\b", lower) for w in EN_ACTUAL):
+        return "actual"
+    return "any"
+
+
+def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
+    """Parse one standalone question."""
+    known = list(known_regions)
+    regions, unknown = find_regions(text, known)
+    years = tuple(dict.fromkeys(int(y) for y in _YEAR_RE.findall(text)))
+    inds: list[Indicator] = find_indicators(text)
+    english = bool(re.search(r"[A-Za-z]{3,}", text)) and not re.search(r"[\u4e00-\u9fa5]{2,}", text)
+    expansions = tuple(ind.name for ind in inds if ind.name not in text)
+    return ParsedQuestion(text, tuple(regions), tuple(unknown), years, find_intent(text),
+                          tuple(i.name for i in inds), english, expansions)
+
+
+_FOLLOWUP_LEAD_RE = re.compile(r"^(那么|那|还有|以及|and|what about|how about)\s*", re.I)
+_FOLLOWUP_TAIL_RE = re.compile(r"(呢|吗)?\s*[?？。!！]*\s*$")
+
+
+def rewrite_followup(question: str, previous: Sequence[str], known_regions: Iterable[str]) -> str:
+    """Make a follow-up stand alone by carrying region, year, indicator and intent from earlier turns."""
+    if not previous:
+        return question
+    known = list(known_regions)
+    cur = parse_question(question, known)
+    prev = [parse_question(p, known) for p in previous]
+    region = next((p.regions for p in reversed(prev) if p.regions), ())
+    years = next((p.years for p in reversed(prev) if p.years), ())
+    indicator = next((p.indicators for p in reversed(prev) if p.indicators), ())
+    prev_intent = next((p.intent for p in reversed(prev) if p.intent != "any"), "any")
+
+    body = _FOLLOWUP_LEAD_RE.sub("", question.strip())
+    last = next((p for p in reversed(prev) if p.regions or p.indicators), prev[-1])
+    if (cur.regions or cur.years) and not cur.indicators and len(_FOLLOWUP_TAIL_RE.sub("", body)) <= 12:
+        # 「台江区呢?」/「2023年呢?」: the earlier question, with region and/or year swapped
+        out = last.text
+        if cur.regions and last.regions:
+            for old in last.regions:
+                out = out.replace(old, "", 1) if old != last.regions[0] else out
+            first = last.regions[0]
+            out = out.replace(first, "".join(cur.regions), 1) if first in out else "".join(cur.regions) + out
+        elif cur.regions:
+            out = "".join(cur.regions) + out
+        if cur.years:
+            out = re.sub(r"(?:19|20)\d{2}年", f"{cur.years[0]}年", out, count=1) if last.years \
+                else f"{cur.years[0]}年" + out
+        return out
+    needs_region = not cur.regions and not cur.unknown_regions and bool(region)
+    needs_year = not cur.years and bool(years)
+    needs_indicator = not cur.indicators and bool(indicator) and len(body) <= 12
+    if not (needs_region or needs_year or needs_indicator):
+        return question
+    core = _FOLLOWUP_TAIL_RE.sub("", body) if (cur.indicators and cur.intent == "any") else body
+    if needs_indicator:
+        core = indicator[0] + core
+    prefix = ("".join(region) if needs_region else "") + (f"{years[0]}年" if needs_year else "")
+    if cur.indicators and cur.intent == "any":
+        # 「那固定资产投资呢?」: keep the earlier question's intent
+        core += "目标" if prev_intent == "target" else ("是多少?" if prev_intent == "actual" else "")
+    return prefix + core

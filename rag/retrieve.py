@@ -1,0 +1,227 @@
+"""Hybrid retrieval: region/year filters, BM25 + dense search, reciprocal-rank fusion, dedupe.
+
+1. Filters. A region the question names (and the index holds) is a hard filter; a region the
+   index does not hold ends retrieval with a refusal reason. A year Y keeps passages that speak of
+   Y, or undated passages of reports from Y or Y+1 (a 2024 report reviews 2023); when that leaves
+   nothing for a region the index does hold, the reason lists the years it has.
+2. Search. BM25 over jieba tokens (question + canonical indicator names) and Chroma cosine search,
+   each restricted to the filter, ``settings.candidates`` each.
+3. Fusion. RRF with keyword weight 1.0 and dense 0.6 (keyword-first: on these reports BM25 is the
+   stronger signal; dense adds paraphrase and English recall), then small multiplicative boosts for
+   the asked period year, target-vs-actual section, and the asked indicator in the passage.
+4. Dedupe. Passages saying the same thing (same text once digits and XX redactions are masked)
+   collapse to one, preferring the copy with real figures over a redacted one.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import Settings
+from rag.embeddings import Embedder, get_embedder
+from rag.index import Manifest, require_index
+from rag.keyword import KeywordIndex, tokenize
+from rag.query import ParsedQuestion
+from rag.textnorm import REDACTED_RE, fold
+from rag.types import Chunk, ScoredChunk
+
+TARGET_SECTION_RE = re.compile(r"目标|安排|计划|打算|任务|重点做好|重点抓好|努力方向|下半年")
+REVIEW_SECTION_RE = re.compile(r"回顾|成效|总结|主要经济指标|完成情况|上半年")
+KEYWORD_WEIGHT, DENSE_WEIGHT = 1.0, 0.6
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Ranked passages plus what filtering did (and why nothing may be found)."""
+
+    passages: tuple[ScoredChunk, ...]
+    filters: dict[str, object] = field(default_factory=dict)
+    refusal: str = ""  # non-empty: the index cannot hold the answer (region/year not covered)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _dedupe_key(text: str) -> str:
+    return re.sub(r"[\d.]+|[XxＸｘ×]{2,}|\s+", "#", fold(text))
+
+
+def _year_label(years: set[int]) -> str:
+    return "、".join(f"{y}年" for y in sorted(years))
+
+
+class Retriever:
+    """Loads the live index generation once; ``search`` is thread-safe and read-only."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        require_index(settings)
+        self.settings = settings
+        manifest = Manifest(Path(settings.index_dir))
+        try:
+            self.generation = manifest.meta("generation")
+            self.embedder_id = manifest.meta("embedder")
+            self.chunks: list[Chunk] = manifest.chunks()
+            bm25_dir = Path(settings.index_dir) / manifest.meta("bm25_dir")
+            self.documents = manifest.documents()
+        finally:
+            manifest.close()
+        self.embedder = embedder or get_embedder(settings)
+        self.keyword = KeywordIndex.load(bm25_dir) if bm25_dir.name and bm25_dir.exists() else KeywordIndex([], None)
+        self.by_id = {c.chunk_id: c for c in self.chunks}
+        order = {cid: i for i, cid in enumerate(self.keyword.ids)}
+        # per-keyword-row metadata arrays for vectorised filtering
+        rows = [self.by_id.get(cid) for cid in self.keyword.ids]
+        self.row_region = np.array([(c.region or "") if c else "" for c in rows], dtype=object)
+        self.row_year = np.array([(c.year or 0) if c else 0 for c in rows], dtype=np.int32)
+        self.row_period = np.array([(c.period_year or 0) if c else 0 for c in rows], dtype=np.int32)
+        self.row_live = np.array([c is not None for c in rows], dtype=bool)
+        self._order = order
+        self._store = None
+        self._lock = threading.Lock()
+        if self.embedder_id and self.embedder.id != self.embedder_id:
+            from rag.errors import ConfigError
+
+            raise ConfigError(
+                f"the index was embedded with {self.embedder_id}, but the configured embedder is {self.embedder.id}",
+                "re-run `rag ingest` with the current embedder (it re-embeds), or switch RAG_EMBED_BACKEND back",
+            )
+
+    @property
+    def store(self):  # type: ignore[no-untyped-def]
+        """The Chroma collection, opened on first use."""
+        with self._lock:
+            if self._store is None:
+                from rag.store import VectorStore
+
+                self._store = VectorStore(self.settings, self.embedder.id)  # type: ignore[assignment]
+            return self._store
+
+    def regions(self) -> set[str]:
+        """Regions the index holds (stated or inferred)."""
+        return {c.region for c in self.chunks if c.region}
+
+    def years_of(self, region: str) -> set[int]:
+        """Report years the index holds for a region."""
+        return {c.year for c in self.chunks if c.region == region and c.year}
+
+    def _mask(self, q: ParsedQuestion) -> tuple[np.ndarray, str, dict[str, object]]:
+        mask = self.row_live.copy()
+        filters: dict[str, object] = {}
+        if q.regions:
+            mask &= np.isin(self.row_region, list(q.regions))
+            filters["region"] = list(q.regions)
+        elif q.unknown_regions:
+            have = "、".join(sorted(self.regions())) or "none"
+            return np.zeros_like(mask), (f"语料中没有{'、'.join(q.unknown_regions)}的报告(现有地区:{have})。"), {
+                "unknown_region": list(q.unknown_regions)}
+        if q.years:
+            ym = np.zeros_like(mask)
+            for y in q.years:
+                ym |= (self.row_period == y) | ((self.row_period == 0) & np.isin(self.row_year, [y, y + 1]))
+            if not (mask & ym).any():
+                if q.regions:
+                    parts = []
+                    for r in q.regions:
+                        years = self.years_of(r)
+                        parts.append(f"{r}只有{_year_label(years)}的报告" if years else f"{r}的报告没有标明年份")
+                    asked = _year_label(set(q.years))
+                    return mask & ym, f"语料中没有{'、'.join(q.regions)}{asked}的数据:{';'.join(parts)}。", {
+                        "region": list(q.regions), "year": list(q.years)}
+                return mask & ym, f"语料中没有涉及{_year_label(set(q.years))}的报告。", {"year": list(q.years)}
+            mask &= ym
+            filters["year"] = list(q.years)
+        return mask, "", filters
+
+    def search(self, q: ParsedQuestion, k: int | None = None) -> Retrieval:
+        """Top ``k`` passages for a parsed question."""
+        k = k or self.settings.top_k
+        n = max(self.settings.candidates, k)
+        t0 = time.perf_counter()
+        mask, refusal, filters = self._mask(q)
+        if refusal or not mask.any():
+            return Retrieval((), filters, refusal or "索引中没有可检索的段落。", {"retrieve": _ms(t0)})
+        query_text = " ".join([q.text, *q.expansions])
+        kw_hits = self.keyword.search(tokenize(query_text), n, mask)
+        t1 = time.perf_counter()
+        dense_hits: list[tuple[str, float]] = []
+        if self.store.count():
+            vec = self.embedder.embed_query(query_text)
+            where = _where(q, filters)
+            allowed = {self.keyword.ids[i] for i in np.flatnonzero(mask)}
+            dense_hits = [(h.chunk_id, h.score) for h in self.store.query(vec, n * 2 if where else n * 3, where)
+                          if h.chunk_id in allowed][:n]
+        t2 = time.perf_counter()
+        fused = self._fuse(q, kw_hits, dense_hits)
+        passages = tuple(_dedupe(fused)[:k])
+        return Retrieval(passages, filters, "", {"keyword": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000,
+                                                 "retrieve": _ms(t0)})
+
+    def _fuse(self, q: ParsedQuestion, kw: list[tuple[str, float]], dense: list[tuple[str, float]]) -> list[ScoredChunk]:
+        rrf_k = self.settings.rrf_k
+        scores: dict[str, float] = {}
+        ranks: dict[str, dict[str, int | None]] = {}
+        for name, hits, weight in (("keyword", kw, KEYWORD_WEIGHT), ("dense", dense, DENSE_WEIGHT)):
+            for rank, (cid, _) in enumerate(hits, start=1):
+                scores[cid] = scores.get(cid, 0.0) + weight / (rrf_k + rank)
+                ranks.setdefault(cid, {"keyword": None, "dense": None})[name] = rank
+        out = []
+        for cid, score in scores.items():
+            chunk = self.by_id.get(cid)
+            if chunk is None:  # an orphan vector from an interrupted ingest: not in the manifest
+                continue
+            score *= _boost(q, chunk)
+            out.append(ScoredChunk(chunk, score, ranks[cid]))
+        out.sort(key=lambda s: -s.score)
+        return out
+
+
+def _boost(q: ParsedQuestion, chunk: Chunk) -> float:
+    factor = 1.0
+    if q.years and chunk.period_year in q.years:
+        factor *= 1.25
+    label = chunk.section
+    if q.intent == "target" and TARGET_SECTION_RE.search(label):
+        factor *= 1.2
+    elif q.intent == "actual" and REVIEW_SECTION_RE.search(label):
+        factor *= 1.2
+    text = fold(chunk.text)
+    if q.indicators and any(ind in text for ind in q.indicators):
+        factor *= 1.15
+    return factor
+
+
+def _where(q: ParsedQuestion, filters: dict[str, object]) -> dict[str, object] | None:
+    if "region" in filters:
+        regions = list(q.regions)
+        return {"region": regions[0]} if len(regions) == 1 else {"region": {"$in": regions}}
+    return None
+
+
+def _grams(text: str) -> set[str]:
+    key = _dedupe_key(text)
+    return {key[i: i + 4] for i in range(max(len(key) - 3, 1))}
+
+
+def _dedupe(passages: list[ScoredChunk], threshold: float = 0.6) -> list[ScoredChunk]:
+    """Collapse near-duplicate passages (4-gram Jaccard ≥ threshold once figures are masked);
+    the best-ranked copy keeps its place, but an unredacted copy replaces a redacted one."""
+    out: list[ScoredChunk] = []
+    grams: list[set[str]] = []
+    for sc in passages:
+        g = _grams(sc.chunk.text)
+        dup = next((i for i, h in enumerate(grams) if len(g & h) / max(len(g | h), 1) >= threshold), None)
+        if dup is None:
+            out.append(sc)
+            grams.append(g)
+        elif REDACTED_RE.search(out[dup].chunk.text) and not REDACTED_RE.search(sc.chunk.text):
+            out[dup] = ScoredChunk(sc.chunk, out[dup].score, sc.ranks)
+            grams[dup] = g
+    return out
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
