@@ -1,0 +1,229 @@
+"""``rag`` command line: ingest | search | ask | eval | facts | bench | setup-model. Thin: logic lives in modules.
+
+Logs and progress go to stderr; ``--json`` output goes to stdout as exactly one JSON object.
+Expected problems (RagError) print their message and hint and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rag.config import get_settings
+from rag.errors import RagError
+
+
+def _settings(args: argparse.Namespace, **extra: Any):  # type: ignore[no-untyped-def]
+    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
+    if getattr(args, "index", None):
+        overrides["index_dir"] = Path(args.index)
+    if getattr(args, "generator", None):
+        overrides["generator"] = args.generator
+    return get_settings(**overrides)
+
+
+def _progress_bar():  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if total <= 0:
+            print(stage, file=sys.stderr)
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="", file=sys.stderr, leave=True)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+# ---------------------------------------------------------------- ingest
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Index files/folders."""
+    from rag.index import ingest
+
+    settings = _settings(args)
+    paths = [Path(p) for p in (args.paths or [settings.corpus_dir])]
+    report = ingest(paths, settings, progress=None if args.quiet else _progress_bar())
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=2))
+        return 0
+    err = sys.stderr
+    print(f"index: {settings.chroma_url or settings.index_dir}", file=err)
+    print(f"files: {report.files_seen} seen, {len(report.indexed)} indexed, {len(report.unchanged)} unchanged, "
+          f"{len(report.duplicates)} duplicates, {len(report.removed)} removed, {len(report.skipped)} skipped", file=err)
+    for path, same in report.duplicates:
+        print(f"  duplicate: {path} (same content as {same})", file=err)
+    for path in report.removed:
+        print(f"  removed: {path}", file=err)
+    for path, reason in report.skipped:
+        print(f"  skipped: {path}: {reason}", file=err)
+    for path, region, evidence in report.inferred:
+        print(f"  region of {path}: {region} ({evidence})", file=err)
+    rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds > 0.05 else 0.0
+    print(f"chunks: {report.chunks_total} in index, {report.chunks_embedded} embedded"
+          + (f" ({rate:.1f}/s)" if rate else "") + f"; {report.seconds:.1f} s", file=err)
+    return 0
+
+
+# ---------------------------------------------------------------- search
+def cmd_search(args: argparse.Namespace) -> int:
+    """Show the fused ranking with each retriever's rank (no generator involved)."""
+    from rag.query import parse_question
+    from rag.retrieve import Retriever
+
+    settings = _settings(args)
+    retriever = Retriever(settings)
+    parsed = parse_question(args.query, retriever.regions())
+    result = retriever.search(parsed, args.k)
+    if args.json:
+        print(json.dumps({"query": args.query, "parsed": dataclasses.asdict(parsed), "filters": result.filters,
+                          "refusal": result.refusal, "timings_ms": result.timings_ms,
+                          "passages": [{"rank": i, "score": p.score, "ranks": p.ranks,
+                                        **dataclasses.asdict(p.chunk)} for i, p in enumerate(result.passages, 1)]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    print(f"query: {args.query}")
+    print(f"parsed: regions={list(parsed.regions)} years={list(parsed.years)} intent={parsed.intent} "
+          f"indicators={list(parsed.indicators)} filters={result.filters}")
+    if result.refusal:
+        print(f"no passages: {result.refusal}")
+    for i, p in enumerate(result.passages, 1):
+        c = p.chunk
+        ranks = " ".join(f"{k}={v if v is not None else '-'}" for k, v in p.ranks.items())
+        print(f"\n#{i}  score={p.score:.4f}  [{ranks}]")
+        print(f"    {c.source}  chars {c.start}-{c.end}")
+        print(f"    {c.header}")
+        print("    " + c.text.replace("\n", " ")[: args.width])
+    print(f"\n({result.timings_ms.get('retrieve', 0):.0f} ms)", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------- ask
+def answer_json(answer: Any) -> dict[str, Any]:
+    """The contract's JSON for one answer (docs/eval-contract.md), plus a few extra keys."""
+    return {
+        "question": answer.question, "answer": answer.answer, "refused": answer.refused,
+        "citations": [{"id": c.id, "source": c.source, "title": c.title, "region": c.region, "year": c.year,
+                       "text": c.text, "chunk_id": c.chunk_id, "section": c.section, "start": c.start, "end": c.end}
+                      for c in answer.citations],
+        "generator": answer.generator, "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
+        "standalone_question": answer.standalone_question, "refusal_reason": answer.refusal_reason,
+        "notices": list(answer.notices),
+    }
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question (with earlier turns for a follow-up)."""
+    from rag.pipeline import Pipeline
+
+    settings = _settings(args)
+    pipeline = Pipeline(settings)
+    print(f"generator: {pipeline.generator_reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(answer_json(pipeline.ask(args.question, args.turn or [])), ensure_ascii=False))
+        return 0
+    prep = pipeline.prepare(args.question, args.turn or [])
+    if prep.standalone != args.question:
+        print(f"(as: {prep.standalone})", file=sys.stderr)
+    text = None
+    error = ""
+    if prep.messages:
+        pieces = []
+        try:
+            for piece in pipeline.stream(prep):
+                pieces.append(piece)
+                print(piece, end="", flush=True, file=sys.stderr)
+            print(file=sys.stderr)
+            text = "".join(pieces)
+        except RagError as exc:
+            error = f"生成模型不可用,已改用原文摘录回答:{exc.message}"
+    answer = pipeline.finalize(prep, text, error)
+    for note in answer.notices:
+        print(f"注意: {note}")
+    print(answer.answer)
+    for c in answer.citations:
+        print(f"  [{c.id}] {c.source} · {c.region or '地区未知'} · {c.year or '年份未知'} · {c.section}")
+    return 0
+
+
+# ---------------------------------------------------------------- setup-model
+def cmd_setup_model(args: argparse.Namespace) -> int:
+    """Join and verify the bundled GGUF parts (done by `make install`)."""
+    from rag.models import ensure_local_model
+
+    path = ensure_local_model(_settings(args))
+    print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (sub-commands from other modules register themselves if present)."""
+    parser = argparse.ArgumentParser(prog="rag", description="Question answering over government work reports.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index report files or folders (incremental)")
+    p.add_argument("paths", nargs="*", help="files or folders (default: RAG_CORPUS_DIR)")
+    p.add_argument("--index", help="index directory (default: RAG_INDEX_DIR)")
+    p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="show the fused retrieval ranking (no generator)")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--index")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--width", type=int, default=160, help="characters of each passage to print")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question")
+    p.add_argument("--turn", action="append", help="an earlier user turn (repeatable, oldest first)")
+    p.add_argument("--index")
+    p.add_argument("--generator", choices=["auto", "local", "openai", "extractive"])
+    p.add_argument("--json", action="store_true", help="print the contract JSON on stdout")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("setup-model", help="join and verify the local GGUF model from its PyPI parts")
+    p.set_defaults(func=cmd_setup_model)
+
+    for module, name in (("rag.evaluate", "add_eval_parser"), ("rag.facts", "add_facts_parser"),
+                         ("rag.bench", "add_bench_parser")):
+        try:
+            getattr(importlib.import_module(module), name)(sub)
+        except (ImportError, AttributeError):
+            continue
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``rag`` command."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
