@@ -83,12 +83,16 @@ def save_uploads(files: Sequence[tuple[str, bytes]], settings: Settings) -> tupl
         if not data:
             rejected.append(_row(name, "skipped", "empty file"))
             continue
+        folder = uploads_dir(settings)
+        folder.mkdir(parents=True, exist_ok=True)
         try:
-            dest = safe_destination(uploads_dir(settings), name)
-        except RagError as exc:
-            rejected.append(_row(name, "skipped", exc.message))
+            dest = safe_destination(folder, name, content=data)
+            if not dest.exists():  # an identical earlier upload is re-used, never overwritten
+                with dest.open("xb") as fh:
+                    fh.write(data)
+        except (RagError, FileExistsError) as exc:
+            rejected.append(_row(name, "skipped", getattr(exc, "message", None) or f"could not save: {exc}"))
             continue
-        dest.write_bytes(data)
         saved.append(dest)
     return saved, rejected
 

@@ -1,0 +1,190 @@
+"""The Streamlit app through ``streamlit.testing.v1.AppTest`` (no browser), on the shared seed index.
+
+Settings reach the app the way they reach the CLI: ``RAG_*`` environment variables, set with
+monkeypatch before the app runs. Writes (uploads, feedback) go to ``tmp_index`` copies only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "app.py")
+TIMEOUT = 180  # first run loads the embedder and the index; AppTest's default is 3 s
+
+GOOD_REPORT = """2024年鼓楼区政府工作报告
+
+2023年工作回顾
+
+过去一年,全区地区生产总值增长6.1%,城镇新增就业1.1万人。
+
+2024年主要预期目标
+
+地区生产总值增长6.5%左右;一般公共预算收入增长4%;城镇新增就业1.2万人。
+"""
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():  # type: ignore[no-untyped-def]
+    import streamlit as st
+
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture()
+def seed_env(monkeypatch: pytest.MonkeyPatch, seed_index: Path) -> Path:
+    monkeypatch.setenv("RAG_INDEX_DIR", str(seed_index))
+    monkeypatch.setenv("RAG_GENERATOR", "extractive")
+    monkeypatch.delenv("RAG_ADMIN_PASSWORD", raising=False)
+    return seed_index
+
+
+@pytest.fixture()
+def writable_env(monkeypatch: pytest.MonkeyPatch, tmp_index: Path, tmp_path: Path) -> tuple[Path, Path]:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_index))
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("RAG_GENERATOR", "extractive")
+    monkeypatch.delenv("RAG_ADMIN_PASSWORD", raising=False)
+    return tmp_index, corpus
+
+
+def start():  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at, question: str):  # type: ignore[no-untyped-def]
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at.chat_message[-1]
+
+
+def goto(at, url_path: str):  # type: ignore[no-untyped-def]
+    """Open a page of st.navigation; ``switch_page`` only knows file pages, ours are functions."""
+    from streamlit.util import calc_hash
+
+    at._page_hash = calc_hash(url_path)  # what st.Page(url_path=...) registers
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text_of(message) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(m.value for m in message.markdown)
+
+
+def test_answer_with_citation_card(seed_env: Path) -> None:
+    at = start()
+    reply = ask(at, "仓山区2024年GDP目标")
+    assert reply.name == "assistant"
+    body = text_of(reply)
+    assert "5.5%" in body
+    assert '<a href="#a' in body  # [1] links to its source card
+    cited = [e for e in reply.expander if "已引用" in e.label]
+    assert cited and "仓山区" in cited[0].label
+    assert any("<mark>5.5%</mark>" in m.value for m in cited[0].markdown)  # the figure is highlighted
+    assert not reply.warning
+
+
+def test_refusal_is_shown_as_refusal(seed_env: Path) -> None:
+    at = start()
+    reply = ask(at, "晋安区2024年GDP增长目标是多少?")
+    assert reply.warning, "a refusal is shown as a warning"
+    refusal = reply.warning[0].value
+    assert "晋安区" in refusal
+    assert "%" not in text_of(reply) + refusal
+    assert not [e for e in reply.expander if "已引用" in e.label]
+
+
+def test_follow_up_uses_earlier_turns(seed_env: Path) -> None:
+    at = start()
+    ask(at, "仓山区2024年GDP目标")
+    reply = ask(at, "那固定资产投资呢?")
+    body = text_of(reply)
+    assert "3%" in body
+    assert any("仓山区" in c.value for c in reply.caption)  # "understood as …" names the region
+
+
+def test_new_conversation_clears_history(seed_env: Path) -> None:
+    at = start()
+    ask(at, "仓山区2024年GDP目标")
+    assert len(at.chat_message) == 2
+    at.sidebar.button[0].click().run()
+    assert len(at.chat_message) == 0
+
+
+def test_sidebar_region_filter_prefixes_only_bare_questions(seed_env: Path) -> None:
+    at = start()
+    at.sidebar.selectbox(key="f_region").set_value("仓山区").run()
+    reply = ask(at, "2024年GDP目标")
+    assert "5.5%" in text_of(reply)
+    assert at.session_state["messages"][0]["asked"] == "仓山区2024年GDP目标"
+
+
+def test_feedback_is_stored(writable_env: tuple[Path, Path]) -> None:
+    index, _ = writable_env
+    at = start()
+    ask(at, "仓山区2024年GDP目标")
+    at.chat_message[-1].get("feedback")[0].set_value(0).run()
+    assert not at.exception
+    with sqlite3.connect(index / "feedback.sqlite") as db:
+        rows = db.execute("SELECT question, score, answer, citations FROM feedback").fetchall()
+    assert len(rows) == 1
+    question, score, answer, citations = rows[0]
+    assert (question, score) == ("仓山区2024年GDP目标", 0)
+    assert "5.5%" in answer and "仓山区" in citations
+
+
+def test_upload_good_and_corrupt_file(writable_env: tuple[Path, Path]) -> None:
+    index, corpus = writable_env
+    at = goto(start(), "kb")
+    assert at.title[0].value.startswith("知识库")
+    at.file_uploader[0].set_value([
+        ("鼓楼区2024年政府工作报告.txt", GOOD_REPORT.encode("utf-8"), "text/plain"),
+        ("broken.docx", b"PK\x03\x04 this is not a real docx archive", "application/octet-stream"),
+    ]).run()
+    [b for b in at.button if b.label.startswith("导入")][0].click().run()
+    assert not at.exception, at.exception
+    result = {r["file"]: r for r in at.session_state["kb_result"]}
+    assert result["鼓楼区2024年政府工作报告.txt"]["status"].startswith("已索引")
+    assert result["broken.docx"]["status"].startswith("已跳过")
+    assert result["broken.docx"]["detail"]  # the reason is shown
+    assert (corpus / "uploads" / "鼓楼区2024年政府工作报告.txt").is_file()
+    table = at.dataframe[-1].value
+    assert list(table["status"]).count("已跳过 skipped") == 1
+    # the index still answers, now including the upload
+    goto(at, "chat")
+    reply = ask(at, "鼓楼区2024年地区生产总值增长目标是多少?")
+    assert "6.5%" in text_of(reply)
+
+
+def test_admin_password_guards_knowledge_base_not_questions(writable_env: tuple[Path, Path],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_ADMIN_PASSWORD", "s3cret")
+    at = start()
+    assert "5.5%" in text_of(ask(at, "仓山区2024年GDP目标"))  # asking needs no password
+    goto(at, "kb")
+    assert at.file_uploader[0].disabled
+    at.text_input(key="pw-kb").set_value("wrong").run()
+    assert at.file_uploader[0].disabled and at.error
+    at.text_input(key="pw-kb").set_value("s3cret").run()
+    assert not at.file_uploader[0].disabled
+
+
+def test_missing_index_offers_to_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "nothing-here"))
+    monkeypatch.setenv("RAG_GENERATOR", "extractive")
+    at = start()
+    assert at.error and "rag ingest" in at.error[0].value
+    assert any(b.label.startswith("从 corpus/ 构建索引") for b in at.button)
+    assert not at.chat_input  # st.stop() before the chat page
