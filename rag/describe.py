@@ -76,7 +76,7 @@ class Description:
     segments: tuple[Segment, ...]
 
 
-_STOP_CHARS_RE = re.compile(r"[是了我在向年地的之]")
+_STOP_CHARS_RE = re.compile(r"代表|[是了我在向年地的之]")
 
 
 def _last_unit(name: str) -> str:

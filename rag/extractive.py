@@ -77,7 +77,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
             overlap = len(content & toks) / max(len(content), 1)
             ind_hit = bool(set(q.indicators) & {i.name for i in find_indicators(folded)}) if aliases else False
             figs = figures(clause)
-            real = [f for f in figs if not f.redacted]
+            real = [f for f in figs if not f.redacted and f.unit]  # a bare rank (第3) is not an answer figure
             redacted = any(f.redacted for f in figs) or bool(REDACTED_RE.search(clause))
             score = 2.0 * overlap + (2.5 if ind_hit else 0.0)
             if real:
@@ -124,11 +124,9 @@ def extract_answer(q: ParsedQuestion, passages: list[ScoredChunk], max_clauses: 
     if not clauses:
         return Extract("", (), False, False)
     best = clauses[0]
-    # prefer a clause with a real figure over a redacted copy of the same statement
-    if best.redacted:
-        real = next((c for c in clauses if c.has_figure and c.score >= best.score * 0.6), None)
-        if real is not None:
-            best = real
+    if REDACTED_RE.search(best.text):  # the same statement in an unredacted copy wins
+        twin = next((c for c in clauses if not REDACTED_RE.search(c.text) and _masked(c.text) == _masked(best.text)), None)
+        best = twin or best
     chosen = [best]
     for c in clauses[1:]:
         if len(chosen) >= max_clauses:

@@ -1,0 +1,99 @@
+"""Ingest the real corpus into a real Chroma + BM25 index and check its invariants."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from rag.config import get_settings
+from rag.index import Manifest, ingest
+from rag.keyword import KeywordIndex
+from rag.store import VectorStore
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def index_problems(index_dir: Path) -> list[str]:
+    """Named invariants: ids unique, vectors == manifest == keyword ids, chunk text is a span of its document."""
+    problems: list[str] = []
+    m = Manifest(index_dir)
+    try:
+        chunks = m.chunks()
+        docs = m.documents()
+        ids = [c.chunk_id for c in chunks]
+        if len(ids) != len(set(ids)):
+            problems.append("duplicate chunk ids")
+        for c in chunks:
+            doc = docs.get(c.doc_id)
+            if doc is None:
+                problems.append(f"orphan chunk {c.chunk_id}")
+            elif doc.text[c.start:c.end] != c.text:
+                problems.append(f"chunk {c.chunk_id} is not a span of its document")
+        store = VectorStore(get_settings(index_dir=index_dir), m.meta("embedder"))
+        if store.ids() != set(ids):
+            problems.append("Chroma ids differ from the manifest")
+        kw = KeywordIndex.load(index_dir / m.meta("bm25_dir"))
+        if set(kw.ids) != set(ids):
+            problems.append("keyword ids differ from the manifest")
+        for row in m.files().values():
+            if row["doc_id"] not in docs:
+                problems.append(f"file {row['source']} points at no document")
+    finally:
+        m.close()
+    return problems
+
+
+def test_seed_index_invariants(seed_index: Path) -> None:
+    assert index_problems(seed_index) == []
+    m = Manifest(seed_index)
+    try:
+        docs = m.documents()
+        assert len(docs) == 5
+        xx = next(d for d in docs.values() if "XX区" in d.source)
+        assert xx.region == "仓山区" and xx.region_inferred and xx.region_evidence.startswith("inferred")
+        assert m.chunk_count() > 100
+    finally:
+        m.close()
+
+
+def test_reingest_is_incremental(tmp_index: Path, tmp_path: Path) -> None:
+    settings = get_settings(index_dir=tmp_index)
+    again = ingest([CORPUS], settings)
+    assert again.chunks_embedded == 0 and not again.indexed and len(again.unchanged) == 5
+
+    # an edited file replaces its chunks, a duplicate is indexed once, a corrupt file is skipped
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    target = next(corpus.glob("*解放区*"))
+    target.write_text(target.read_text(encoding="utf-8") + "\n全区新建口袋公园12处。\n", encoding="utf-8")
+    shutil.copy(next(corpus.glob("*台江区*")), corpus / "台江区_副本.txt")
+    (corpus / "broken.txt").write_bytes(b"\x00\x01\x02" * 100)
+    report = ingest([corpus], settings)
+    assert any("解放区" in p for p in report.indexed)
+    assert any("副本" in d for d, _ in report.duplicates)
+    assert any("broken.txt" in p for p, _ in report.skipped)
+    # the old corpus/ files are still in the manifest under their own paths; drop them
+    ingest([CORPUS], settings)  # unchanged
+    assert index_problems(tmp_index) == []
+    m = Manifest(tmp_index)
+    try:
+        texts = [c.text for c in m.chunks()]
+        assert any("口袋公园12处" in t for t in texts)
+        assert len(texts) == len(set(c.chunk_id for c in m.chunks()))
+    finally:
+        m.close()
+
+    # deleting a file removes its document
+    target.unlink()
+    report = ingest([corpus], settings)
+    assert any("解放区" in p for p in report.removed)
+    assert index_problems(tmp_index) == []
+
+
+def test_ingest_report_json_cli(tmp_index: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from rag.cli import main
+
+    assert main(["ingest", str(CORPUS), "--index", str(tmp_index), "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["chunks_embedded"] == 0 and len(out["unchanged"]) == 5
