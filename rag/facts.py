@@ -25,11 +25,13 @@ questions from it; ``format_fact_answer`` renders the answer with [n] citations 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
 import re
 import sqlite3
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -364,7 +366,10 @@ def extract_all(documents: dict[str, Document], chunks: Sequence[Chunk]) -> list
         by_doc.setdefault(c.doc_id, []).append(c)
     facts: list[Fact] = []
     for doc_id in sorted(documents):
-        facts.extend(extract_facts(documents[doc_id], by_doc.get(doc_id, [])))
+        try:
+            facts.extend(extract_facts(documents[doc_id], by_doc.get(doc_id, [])))
+        except Exception as exc:  # an extraction bug must not break ingest: the document just has no facts
+            print(f"facts: skipped {documents[doc_id].source}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
     return facts
 
 
@@ -645,3 +650,62 @@ def format_fact_answer(fa: FactAnswer) -> str:
         lines.append(f"未找到{what}的数据" + (f";指标表中{m.region}{m.indicator}有{have}的数据。" if have
                                               else f";指标表中没有{m.region}{m.indicator}的数据。"))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- command line
+def add_facts_parser(subparsers: Any) -> None:
+    """Register ``rag facts`` on the CLI's sub-parsers."""
+    p = subparsers.add_parser("facts", help="print the indicator table (region × year × indicator)")
+    p.add_argument("--region", help="region, e.g. 仓山区 or 仓山")
+    p.add_argument("--year", type=int, help="the year the figure refers to")
+    p.add_argument("--indicator", help="indicator name or alias, e.g. GDP, 社零")
+    p.add_argument("--kind", choices=list(KINDS), help="target | actual | forecast")
+    p.add_argument("--json", action="store_true", help="print {count, facts} as JSON on stdout")
+    p.add_argument("--index", help="index directory (default: RAG_INDEX_DIR)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild facts.sqlite from the manifest first")
+    p.add_argument("--eval", action="store_true",
+                   help="score extraction against evals/facts_labelled.jsonl on corpus/ (no index needed)")
+    p.set_defaults(func=run_facts_command)
+
+
+def _eval_module() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "evals" / "facts_eval.py"
+    if not path.exists():
+        from rag.errors import RagError
+
+        raise RagError(f"{path} not found", "run --eval from a source checkout of the project")
+    spec = importlib.util.spec_from_file_location("facts_eval", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("facts_eval", module)  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_facts_command(args: argparse.Namespace) -> int:
+    """``rag facts``: print (or score) the indicator table."""
+    if args.eval:
+        module = _eval_module()
+        return int(module.main(["--json"] if args.json else []))
+    from rag.config import get_settings
+
+    settings = get_settings(**({"index_dir": Path(args.index)} if args.index else {}))
+    if args.rebuild:
+        n = build_facts(settings)
+        print(f"rebuilt {facts_path(settings)}: {n} facts", file=sys.stderr)
+    facts = query_facts(settings, region=args.region, year=args.year, indicator=args.indicator, kind=args.kind)
+    if args.json:
+        print(json.dumps({"count": len(facts), "facts": [dataclasses.asdict(f) for f in facts]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    if not facts:
+        print("no facts match (try fewer filters; `rag facts` lists the whole table)", file=sys.stderr)
+        return 0
+    print("地区\t年份\t指标\t类型\t口径\t数值\t来源")
+    for f in facts:
+        region = (f.region or "地区未知") + ("(推断)" if f.region_inferred else "")
+        print(f"{region}\t{_year_label(f.year, [f])}\t{f.indicator}\t{KIND_ZH[f.kind]}\t{MEASURE_ZH[f.measure]}\t"
+              f"{f.display_value()}\t{_source_name(f)}#{f.chunk_id}")
+    return 0
