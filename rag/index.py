@@ -361,7 +361,9 @@ def ingest(
                 generation, bm25_dir.name, embedder.id, settings)
         report.chunks_total = len(all_ids)
         _collect_garbage(manifest, store, set(all_ids))
-        from rag.facts import build_facts_from_manifest  # indicator table (issue 6): rebuilt from the live manifest
+        # indicator table (issue 6, rag.facts): rebuilt from the live manifest
+        from rag.facts import build_facts_from_manifest
+
         build_facts_from_manifest(manifest, settings)
     finally:
         manifest.close()
@@ -451,7 +453,9 @@ def remove_documents(doc_ids: Iterable[str], settings: Settings) -> list[str]:
         embedder_id = manifest.meta("embedder")
         if embedder_id:
             _collect_garbage(manifest, VectorStore(settings, embedder_id), {r[0] for r in rows_left})
-        from rag.facts import build_facts_from_manifest  # indicator table (issue 6): drop removed documents' facts
+        # indicator table (issue 6, rag.facts): drop removed documents' facts
+        from rag.facts import build_facts_from_manifest
+
         build_facts_from_manifest(manifest, settings)
         return [r["source"] for r in rows]
     finally:
