@@ -206,11 +206,12 @@ def ask(pipeline: Any, question: str, turns: list[str], settings: Settings) -> d
         if prep.extract.text and not prep.refusal:
             st.caption("摘录答案 Extractive answer")
             st.markdown(highlight_figures(prep.extract.text, set(), multiline=True), unsafe_allow_html=True)
+        gen_slot = st.container()  # the stream goes above the passages, which are shown at once
         render_sources(prep.passages, set(), answer_keys(prep.extract.text), "live",
                        pipeline.retriever.documents)
         error = ""
         if prep.messages:
-            with st.status("生成中… Generating", expanded=True) as status:
+            with gen_slot, st.status("生成中… Generating", expanded=True) as status:
                 try:
                     msg["streamed"] = st.write_stream(pipeline.stream(prep))
                     status.update(label="生成完成 Generated", state="complete", expanded=False)
@@ -229,6 +230,7 @@ def chat_page() -> None:
     st.title("政府工作报告问答")
     st.caption("Ask about targets and results in the indexed government work reports; every figure is "
                "cited to its passage. 例如:仓山区2024年GDP目标")
+    chat_filters(pipeline)
     messages: list[dict[str, Any]] = st.session_state.setdefault("messages", [])
     documents = pipeline.retriever.documents
     for msg in messages:
@@ -290,7 +292,7 @@ def kb_page() -> None:
     gen = st.session_state.setdefault("uploader_gen", 0)
     files = st.file_uploader(f"报告文件 Report files ({', '.join(UPLOAD_TYPES)}; ≤ {settings.upload_max_mb} MB)",
                              type=list(UPLOAD_TYPES), accept_multiple_files=True, key=f"up-{gen}",
-                             disabled=not allowed)
+                             max_upload_size=settings.upload_max_mb, disabled=not allowed)
     if st.button("导入并索引 Import", disabled=not allowed or not files, type="primary"):
         from rag.index import ingest
 
@@ -425,13 +427,65 @@ def eval_page() -> None:
 
 # ------------------------------------------------------------------------------ indicators
 def facts_page() -> None:
+    import sqlite3
+
+    import pandas as pd
+
+    settings = CTX["settings"]
     st.title("指标 Indicators")
+    st.caption("从报告原文自动抽取的指标表(目标 / 实际 / 预计),每行都指向原文;数值以原文为准。"
+               " Figures extracted from the reports; check the clause before quoting.")
     try:
-        import rag.facts  # noqa: F401
+        from rag.facts import KIND_ZH, MEASURE_ZH, query_facts
     except ImportError:
-        st.info("指标表尚未构建 — the indicator table (rag/facts.py) is not built yet.")
+        st.info("指标表尚未构建 — the indicator table (rag/facts.py) is not available yet.")
         return
-    st.info("指标表模块已存在,但此页面尚未接入。")
+    try:
+        facts = query_facts(settings)
+    except RagError as exc:
+        show_error(exc)
+        return
+    except (OSError, sqlite3.Error) as exc:
+        st.error(f"指标表无法读取或构建 cannot read/build the indicator table: {exc}", icon=":material/error:")
+        return
+    if not facts:
+        st.info("指标表为空 — no indicator figures were found in the indexed reports.")
+        return
+    df = pd.DataFrame([{
+        "地区 region": (f.region or "未知") + ("(推断)" if f.region_inferred else ""),
+        "年份 year": f.year, "指标 indicator": f.indicator, "口径 measure": MEASURE_ZH.get(f.measure, f.measure),
+        "数值 value": f.display_value(), "value": f.value, "单位 unit": f.unit,
+        "类型 kind": KIND_ZH.get(f.kind, f.kind), "原文 clause": f.clause, "来源 source": f.source,
+        "章节 section": f.section,
+    } for f in facts])
+    cols = st.columns(4)
+    filters = {
+        "地区 region": cols[0].multiselect("地区 Region", sorted(df["地区 region"].unique())),
+        "年份 year": cols[1].multiselect("年份 Year", sorted(df["年份 year"].dropna().unique().astype(int))),
+        "指标 indicator": cols[2].multiselect("指标 Indicator", sorted(df["指标 indicator"].unique())),
+        "类型 kind": cols[3].multiselect("类型 Kind", [KIND_ZH[k] for k in KIND_ZH]),
+    }
+    shown = df
+    for col, wanted in filters.items():
+        if wanted:
+            shown = shown[shown[col].isin(wanted)]
+    st.caption(f"{len(shown)} / {len(df)} 条 rows")
+    st.dataframe(shown.drop(columns=["value"]), hide_index=True, width="stretch")
+
+    st.subheader("按指标对比 Per indicator")
+    groups = (shown.dropna(subset=["value"]).groupby(["指标 indicator", "口径 measure", "单位 unit"])
+              .size().sort_values(ascending=False))
+    if groups.empty:
+        st.caption("没有可画图的数值 no numeric figures to chart.")
+        return
+    options = [f"{i} · {m} ({u})" for i, m, u in groups.index]
+    pick = st.selectbox("指标 Indicator", options)
+    ind, measure, unit = groups.index[options.index(pick)]
+    sel = shown[(shown["指标 indicator"] == ind) & (shown["口径 measure"] == measure) & (shown["单位 unit"] == unit)]
+    sel = sel.dropna(subset=["value"]).assign(
+        label=lambda d: d["地区 region"] + " " + d["年份 year"].map(lambda y: f"{int(y)}" if pd.notna(y) else "?"))
+    chart = sel.pivot_table(index="label", columns="类型 kind", values="value", aggfunc="first")
+    st.bar_chart(chart, y_label=unit, stack=False)
 
 
 # ------------------------------------------------------------------------------ main
@@ -443,9 +497,9 @@ def sidebar(settings: Settings) -> int:
     return int(k)
 
 
-def sidebar_info(pipeline: Any) -> None:
-    info = pipeline.describe()
-    with st.sidebar:
+def chat_filters(pipeline: Any) -> None:
+    """Region/year selectors in the sidebar slot main() keeps for the chat page."""
+    with CTX["filters"]:
         st.markdown("**筛选 Filters**")
         regions = sorted(pipeline.retriever.regions())
         years = sorted({c.year for c in pipeline.retriever.chunks if c.year}, reverse=True)
@@ -453,6 +507,12 @@ def sidebar_info(pipeline: Any) -> None:
                      "问题里写了地区或年份就以问题为准。")
         st.selectbox("地区 Region", [ANY, *regions], key="f_region", help=help_text)
         st.selectbox("年份 Year", [ANY, *map(str, years)], key="f_year", help=help_text)
+
+
+def sidebar_info(pipeline: Any) -> None:
+    info = pipeline.describe()
+    with st.sidebar:
+        CTX["filters"] = st.container()
         st.divider()
         st.markdown(f"**生成 Generator:** `{info['generator']}`")
         st.caption(escape_md(str(info["generator_reason"])))

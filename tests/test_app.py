@@ -6,7 +6,11 @@ monkeypatch before the app runs. Writes (uploads, feedback) go to ``tmp_index`` 
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -188,3 +192,84 @@ def test_missing_index_offers_to_build(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert at.error and "rag ingest" in at.error[0].value
     assert any(b.label.startswith("从 corpus/ 构建索引") for b in at.button)
     assert not at.chat_input  # st.stop() before the chat page
+
+
+def test_indicator_page_shows_table(seed_env: Path) -> None:
+    at = goto(start(), "indicators")
+    table = at.dataframe[0].value
+    row = table[(table["地区 region"] == "仓山区") & (table["指标 indicator"] == "地区生产总值")
+                & (table["类型 kind"] == "目标")]
+    assert not row.empty and "5.5%" in " ".join(row["数值 value"])
+    at.multiselect[0].set_value(["仓山区"]).run()
+    assert set(at.dataframe[0].value["地区 region"]) == {"仓山区"}
+
+
+def test_eval_page_runs_a_question_set(seed_env: Path) -> None:
+    at = goto(start(), "eval")
+    at.selectbox[0].set_value(REPO / "evals" / "ci_questions.jsonl").run()
+    kinds = at.multiselect[0].options
+    at.multiselect[0].set_value([kinds[0]]).run()
+    [b for b in at.button if b.label.startswith("运行")][0].click().run()
+    assert not at.exception, at.exception
+    result = at.session_state["eval_result"]
+    n = result["summary"]["n"]
+    assert n >= 1 and len(at.dataframe[0].value) == n
+    assert [m.label for m in at.metric][:1] == ["accuracy"]
+    at.toggle[0].set_value(True).run()  # failures only
+    assert len(at.dataframe[0].value) == n - result["summary"]["passed"]
+
+
+# ---------------------------------------------------------------- the streaming path
+class ScriptedChat(BaseHTTPRequestHandler):
+    """An OpenAI-protocol endpoint that streams ``self.server.reply`` (the generator seam over real HTTP)."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        reply: str = self.server.reply  # type: ignore[attr-defined]
+        for piece in [reply[i:i + 4] for i in range(0, len(reply), 4)]:
+            chunk = {"id": "1", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
+                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+@pytest.fixture()
+def scripted_llm(monkeypatch: pytest.MonkeyPatch, seed_env: Path) -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedChat)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("RAG_GENERATOR", "openai")
+    monkeypatch.setenv("RAG_OPENAI_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}/v1")
+    monkeypatch.setenv("RAG_OPENAI_MODEL", "scripted")
+    monkeypatch.setenv("RAG_OPENAI_API_KEY", "test")
+    monkeypatch.setenv("RAG_OPENAI_RETRIES", "0")
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_streamed_answer_is_checked_and_shown(scripted_llm: ThreadingHTTPServer) -> None:
+    scripted_llm.reply = "仓山区2024年地区生产总值预期增长5.5%[1]。"  # type: ignore[attr-defined]
+    at = start()
+    reply = ask(at, "仓山区2024年GDP目标")
+    assert "预期增长5.5%" in text_of(reply)  # the generated wording, not the extract
+    assert not reply.warning
+    assert any("generator: openai" in c.value for c in reply.caption)
+
+
+def test_streamed_answer_with_a_wrong_figure_is_replaced_with_a_notice(scripted_llm: ThreadingHTTPServer) -> None:
+    scripted_llm.reply = "仓山区2024年地区生产总值预期增长7.5%[1]。"  # type: ignore[attr-defined]
+    at = start()
+    reply = ask(at, "仓山区2024年GDP目标")
+    assert reply.warning and "7.5%" in reply.warning[0].value  # the number check says what it rejected
+    assert "5.5%" in text_of(reply)  # the extractive answer is shown instead
+    rejected = [e for e in reply.expander if e.label.startswith("未采用的生成文本")]
+    assert rejected and "7.5%" in rejected[0].text[0].value
