@@ -6,16 +6,18 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 from rag.chunking import chunk_document
-from rag.config import get_settings
+from rag.config import Settings, get_settings
 from rag.documents import build_document
 from rag.facts import (
     Fact,
+    FactAnswer,
     answer_from_facts,
     extract_facts,
     format_fact_answer,
@@ -194,7 +196,7 @@ def test_store_round_trip(tmp_path: Path, corpus_facts: list[Fact]) -> None:
 
 
 # ---------------------------------------------------------------- lookup and formatting (pure)
-def ask(question: str, facts: list[Fact]):  # type: ignore[no-untyped-def]
+def ask(question: str, facts: list[Fact]) -> FactAnswer | None:
     return answer_from_facts(parse_question(question, REGIONS), facts)
 
 
@@ -262,12 +264,12 @@ def test_format_markers_match_chunk_ids(corpus_facts: list[Fact]) -> None:
     fa = ask("解放区2023年和仓山区2023年的地区生产总值", corpus_facts)
     assert fa is not None
     text = format_fact_answer(fa)
-    markers = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", text)}
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
     assert markers == set(range(1, len(fa.chunk_ids) + 1))
 
 
 # ---------------------------------------------------------------- with the real index
-def test_ingest_builds_the_table_and_lookup_cites_live_chunks(seed_settings) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_builds_the_table_and_lookup_cites_live_chunks(seed_settings: Settings) -> None:
     from rag.index import Manifest
 
     assert (Path(seed_settings.index_dir) / "facts.sqlite").exists()
@@ -284,7 +286,7 @@ def test_ingest_builds_the_table_and_lookup_cites_live_chunks(seed_settings) -> 
     assert fact.value_text in live[fact.chunk_id].text
 
 
-def test_cli_facts_json(seed_settings, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_cli_facts_json(seed_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     from rag.cli import main
 
     assert main(["facts", "--index", str(seed_settings.index_dir), "--region", "台江", "--kind", "target", "--json"]) == 0
