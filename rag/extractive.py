@@ -19,7 +19,7 @@ from rag.indicators import find_indicators, indicator_by_name
 from rag.keyword import tokenize
 from rag.query import ParsedQuestion, short_name
 from rag.retrieve import REVIEW_SECTION_RE, TARGET_SECTION_RE
-from rag.textnorm import REDACTED_RE, figures, fold, iter_sentences
+from rag.textnorm import REDACTED_RE, Figure, figures, fold, iter_sentences
 from rag.types import ScoredChunk
 
 _GROWTH_RE = re.compile(r"增长|增速|增幅|提高|下降|growth|grow|increase|rate|目标|target")
@@ -75,7 +75,8 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
             folded = fold(clause)
             toks = set(tokenize(clause))
             overlap = len(content & toks) / max(len(content), 1)
-            ind_hit = bool(set(q.indicators) & {i.name for i in find_indicators(folded)}) if aliases else False
+            names = {i.name for i in find_indicators(folded)}
+            ind_hit = any(n == a or n.endswith(a) for n in names for a in q.indicators) if aliases else False
             figs = figures(clause)
             real = [f for f in figs if not f.redacted and f.unit]  # a bare rank (第3) is not an answer figure
             redacted = any(f.redacted for f in figs) or bool(REDACTED_RE.search(clause))
@@ -108,6 +109,45 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     return len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3
 
 
+_FOCUS_SPLIT_RE = re.compile(r"分别是多少|是多少|有多少|达到多少|多少|几|how much|how many|what")
+GROWTH_ASKED_RE = re.compile(r"增长了多少|增长多少|增速|增幅|增长率|同比增长|growth|grow|how fast|increase")
+
+
+def focus_tokens(q: ParsedQuestion) -> set[str]:
+    """The thing asked for: content words right after 「多少」, else right before it (「营收多少」)."""
+    parts = _FOCUS_SPLIT_RE.split(q.text, maxsplit=1)
+    content = _content_tokens(q)
+    if len(parts) == 2:
+        after = [t for t in tokenize(parts[1]) if t in content]
+        if after:
+            return set(after[:2])
+        before = [t for t in tokenize(parts[0]) if t in content]
+        if before:
+            return {before[-1]}
+    return set()
+
+
+def answer_figure(q: ParsedQuestion, clause: str) -> Figure | None:
+    """The figure in ``clause`` that answers the question: the one whose preceding words match it best."""
+    figs = figures(clause)
+    if not figs:
+        return None
+    folded = fold(clause)
+    content, focus = _content_tokens(q), focus_tokens(q)
+    growth = bool(GROWTH_ASKED_RE.search(q.text.lower())) or q.intent == "target"
+    best, best_score = None, -1.0
+    prev_end = 0
+    for f in figs:
+        subject = set(tokenize(folded[prev_end:f.start]))
+        score = len(subject & content) + 3.0 * len(subject & focus)
+        if growth and f.unit in ("%", "个百分点"):
+            score += 0.5
+        if score > best_score:
+            best, best_score = f, score
+        prev_end = f.end
+    return best
+
+
 @dataclass(frozen=True)
 class Extract:
     """The extractive answer: text with [n] markers, the passages it cites (0-based), redaction flag."""
@@ -118,9 +158,46 @@ class Extract:
     found: bool
 
 
+def _groups(q: ParsedQuestion) -> list[tuple[str | None, int | None]]:
+    regions: list[str | None] = list(q.regions) or [None]
+    years: list[int | None] = list(q.years) or [None]
+    return [(r, y) for r in regions for y in years]
+
+
+def _in_group(chunk: object, region: str | None, year: int | None) -> bool:
+    c = chunk  # a Chunk
+    if region and getattr(c, "region", None) != region:
+        return False
+    if year:
+        period, report = getattr(c, "period_year", None), getattr(c, "year", None)
+        return period == year if period else report in (year, year + 1)
+    return True
+
+
 def extract_answer(q: ParsedQuestion, passages: list[ScoredChunk], max_clauses: int = 2) -> Extract:
-    """Best clause(s) for the question, cited as [n] (n = passage index + 1)."""
-    clauses = [c for c in score_clauses(q, passages) if is_relevant(q, c)]
+    """Best clause(s) for the question, cited as [n] (n = passage index + 1).
+
+    A question over several regions or years (「仓山区2023年和台江区2021年…」, 「2023年实际增速和2024年
+    目标」) gets the best clause of each (region, year) the passages cover.
+    """
+    groups = _groups(q)
+    if len(groups) > 1:
+        parts: list[Extract] = []
+        for region, year in groups:
+            sub = [i for i, p in enumerate(passages) if _in_group(p.chunk, region, year)]
+            if not sub:
+                continue
+            one = _extract_one(q, passages, sub, 1)
+            if one.found and one.text not in [p.text for p in parts]:
+                parts.append(one)
+        if parts:
+            return Extract("\n".join(p.text for p in parts), tuple(dict.fromkeys(i for p in parts for i in p.cited)),
+                           all(p.redacted for p in parts), True)
+    return _extract_one(q, passages, list(range(len(passages))), max_clauses)
+
+
+def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[int], max_clauses: int) -> Extract:
+    clauses = [c for c in score_clauses(q, passages) if c.passage in allowed and is_relevant(q, c)]
     if not clauses:
         return Extract("", (), False, False)
     best = clauses[0]
@@ -142,7 +219,12 @@ def extract_answer(q: ParsedQuestion, passages: list[ScoredChunk], max_clauses: 
         where = "·".join(p for p in (chunk.region or "", f"{chunk.year}年报告" if chunk.year else "") if p)
         lead = f"{where}:" if where else ""
         parts.append(f"{lead}{c.text.rstrip('；;，,')}[{c.passage + 1}]")
-    redacted = all(c.redacted for c in chosen)
+    fig = answer_figure(q, best.text)
+    redacted = all(c.redacted for c in chosen) or bool(fig is not None and fig.redacted)
+    if not redacted and GROWTH_ASKED_RE.search(q.text.lower()) and q.intent != "target" and len(chosen) == 1:
+        # growth asked, but the statement gives no rate: say what the report does hold
+        if not any(f.unit in ("%", "个百分点") for f in figures(best.text) if not f.redacted):
+            return Extract("报告没有给出增长幅度,只有:" + parts[0], tuple(c.passage for c in chosen), False, False)
     return Extract("\n".join(parts), tuple(dict.fromkeys(c.passage for c in chosen)), redacted, True)
 
 

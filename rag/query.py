@@ -31,6 +31,7 @@ _GENERIC = {
     "园区", "辖区", "社区", "片区", "街区", "景区", "市区", "地区", "山区", "郊区", "灾区", "老区", "示范区", "核心区",
     "自贸区", "保税区", "试验区", "集聚区", "商务区", "城市", "城乡", "省市", "区县", "县市", "都市", "超市", "上市",
 }
+_EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+(District|County|City|Province|Prefecture)\b")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
 _NATIONAL_RE = re.compile(r"全国|国务院|国家|中央政府|national|china's|state council", re.I)
 
@@ -98,6 +99,11 @@ def find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]
             continue
         if not any(name == r or name.startswith(short_name(r)) or r.startswith(name) for r in found):
             unknown.append(name)
+    known_py = {_pinyin(short_name(r)) for r in known if r != "国务院"}
+    for m in _EN_REGION_RE.finditer(text):
+        name = re.sub(r"[^a-z]", "", m.group(1).lower())
+        if name and name not in known_py:
+            unknown.append(f"{m.group(1)} {m.group(2)}")
     return list(dict.fromkeys(found)), list(dict.fromkeys(unknown))
 
 
@@ -157,7 +163,8 @@ def rewrite_followup(question: str, previous: Sequence[str], known_regions: Iter
         return out
     needs_region = not cur.regions and not cur.unknown_regions and bool(region)
     needs_year = not cur.years and bool(years)
-    needs_indicator = not cur.indicators and bool(indicator) and len(body) <= 12
+    short = len(re.findall(r"[\u4e00-\u9fa5]", body)) <= 8 and len(re.findall(r"[A-Za-z]+", body)) <= 7
+    needs_indicator = not cur.indicators and bool(indicator) and short
     if not (needs_region or needs_year or needs_indicator):
         return question
     core = _FOLLOWUP_TAIL_RE.sub("", body) if (cur.indicators and cur.intent == "any") else body

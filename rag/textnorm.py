@@ -32,6 +32,8 @@ _NUM = r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)"
 FIGURE_RE = re.compile(rf"{_NUM}\s*({_UNIT_RE})?")
 REDACTED_FIGURE_RE = re.compile(rf"(?:[XxＸｘ]{{2,}}|×{{2,}})\s*({_UNIT_RE})?")
 CITATION_RE = re.compile(r"\[(\d{1,2})\]")
+# a unit with no number where one belongs: 「完成公共财政预算收入亿元」「增长%」 (broken source text)
+MISSING_FIGURE_RE = re.compile(r"(?<=[\u4e00-\u9fa5])(?<![百千万亿十数几多两])(亿元|万元|亿美元|万美元|%)")
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ def figures(text: str, *, include_redacted: bool = True) -> list[Figure]:
     if include_redacted:
         for m in REDACTED_FIGURE_RE.finditer(folded):
             found.append(Figure(None, m.group(1) or "", m.group(0), m.start(), m.end(), redacted=True))
+        for m in MISSING_FIGURE_RE.finditer(folded):
+            found.append(Figure(None, m.group(1), m.group(0), m.start(), m.end(), redacted=True))
         found.sort(key=lambda f: f.start)
     return found
 
