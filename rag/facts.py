@@ -65,13 +65,18 @@ _GROWTH_RE = re.compile(r"增长|增速|增幅|下降|提高|回落|上涨|涨�
 _BLOCK_RE = re.compile(r"占|比重|比例|排名|居全|第[一二三四五六七八九十\d]|人均|税收|贡献|、|分别|其中")
 _CARRY_RE = re.compile(r"^\s*(?:比上年|同比|较上年|比去年|年均)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
 _YEAR_IN_TEXT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!度?[^\d]{0,2}月)")
-_TARGET_WORDS_RE = re.compile(r"力争|目标|预期|计划")
+_TARGET_WORDS_RE = re.compile(r"力争|目标|预期|计划|控制在")
+_TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
+_RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年)")
+_CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
 # a mention preceded by these is another indicator (人均GDP, 农村居民人均可支配收入)
 _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
     "地区生产总值": ("人均", "占"),
     "居民人均可支配收入": ("农村", "农民"),
     "城镇居民人均可支配收入": (),
+    "进出口总额": ("国家", "地区"),  # 「与共建“一带一路”国家进出口」 is a part of the total
 }
+_MULTI_YEAR_RE = re.compile(r"五年来|过去五年|过去的五年|今后五年|未来五年|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
 _BEFORE_QUALIFIERS = ("力争", "同比", "比上年", "突破", "超过", "年均", "累计", "上半年", "约")
 _AFTER_QUALIFIERS = ("左右", "以上", "以内", "以下")
 _PERIOD_RE = re.compile(r"上半年|下半年|前三季度|一季度|\d{1,2}-\d{1,2}月份?|到\d{1,2}月份?|截止目前")
@@ -198,6 +203,16 @@ def _top_section(doc: Document, pos: int) -> Section | None:
     return top
 
 
+def _nearest_section(doc: Document, pos: int) -> Section | None:
+    """The nearest heading (any level) before ``pos``."""
+    near: Section | None = None
+    for sec in doc.sections:
+        if sec.start > pos:
+            break
+        near = sec
+    return near
+
+
 def _chunk_at(chunks: Sequence[Chunk], start: int, end: int) -> Chunk | None:
     inside = [c for c in chunks if c.start <= start and end <= c.end]
     if inside:
@@ -280,9 +295,10 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 gap = folded[prev_end: fig.start]
                 if prev_end == m_end and len(gap) > _MAX_GAP:
                     break
-                if _BLOCK_RE.search(gap):
-                    break
-                measure = "growth" if (_GROWTH_RE.search(gap) and fig.unit in PERCENT_UNITS) else "level"
+                if _BLOCK_RE.search(gap) and not (prev_end > m_end and _CONTINUE_RE.match(gap)):
+                    break  # 「…占…比重」, 「分别…、…」 — but 「60199.45亿元、增长5%」 continues
+                growth_word = _GROWTH_RE.search(gap) or (prev_end == m_end and _GROWTH_RE.search(ind_text(folded, m_start, m_end)))
+                measure = "growth" if (growth_word and fig.unit in PERCENT_UNITS) else "level"
                 if measure in seen or not _unit_fits(ind.name, measure, fig.unit):
                     break
                 seen.add(measure)
@@ -294,6 +310,11 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
     return out
 
 
+def ind_text(folded: str, start: int, end: int) -> str:
+    """The indicator's own wording (「经济增长」 is itself a growth)."""
+    return folded[start:end]
+
+
 def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[int], s_start: int,
                p_start: int, p_end: int, mention: tuple[Indicator, int, int], fig: _Fig, measure: str,
                clause_start: int) -> Fact | None:
@@ -302,11 +323,13 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
     o_fig_start = index[fig.start]
     chunk = _chunk_at(chunks, o_start, o_end)
     top = _top_section(doc, o_start)
+    near = _nearest_section(doc, o_start)
+    near_is_sub = near is not None and near is not top
+    paragraph = folded[folded.rfind("\n", 0, fig.start) + 1: fig.start]
+    five_years = bool(_MULTI_YEAR_RE.search(paragraph) or (near_is_sub and near is not None and _MULTI_YEAR_RE.search(near.title)))
     part_before = folded[p_start: fig.start]
     sentence_before = folded[s_start: fig.start]
     quals = _qualifiers(folded, clause_start, fig, m_end)
-    if "力争" in part_before and "力争" not in quals:
-        quals = ("力争", *quals)
     period = _PERIOD_RE.search(part_before)
     if period and period.group(0) not in quals:
         quals = (*quals, period.group(0))  # a part of the year (上半年, 1-10月份)
@@ -316,19 +339,28 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
         kind = "forecast"
     elif top is not None and top.kind in ("targets", "plan"):
         kind = "target"
-    elif _TARGET_WORDS_RE.search(folded[clause_start: fig.start]) or "力争" in part_before:
-        kind = "target"
+    elif near_is_sub and near is not None and near.kind == "targets":
+        kind = "target"  # 「二、“十五五”时期主要目标任务」 inside a review part
+    elif (_TARGET_WORDS_RE.search(folded[clause_start: fig.start]) or _TARGET_CUE_RE.search(sentence_before)
+          or "左右" in quals or "以内" in quals):
+        kind = "target"  # a targets list outside a detected targets section; 「5%左右」 is how targets are set
     else:
         kind = "actual"
 
     # year the figure refers to
     report_year = chunk.year if chunk else doc.year
     years = [int(y) for y in _YEAR_IN_TEXT_RE.findall(part_before)]
+    relative = _RELATIVE_YEAR_RE.findall(sentence_before)
     year: int | None
-    if "年均" in folded[p_start:p_end]:
-        year, year_source = None, "multi-year"
+    if "年均" in folded[clause_start: fig.end] or (five_years and (
+            kind == "target" or "累计" in quals or ind.name in PEOPLE_INDICATORS)):
+        year, year_source = None, "multi-year"  # 年均; five-year targets; five-year sums (新增就业)
     elif years:
         year, year_source = years[-1], "clause"
+    elif relative and report_year and doc.kind != "汇编":
+        year, year_source = (report_year if relative[-1] == "今年" else report_year - 1), "clause"
+    elif kind == "target" and top is not None and top.kind == "review" and report_year:
+        year, year_source = report_year, "report"  # targets inside a review part speak of the report year
     elif chunk is not None and chunk.period_year:
         year, year_source = chunk.period_year, "section"
     elif report_year and doc.kind != "汇编":
