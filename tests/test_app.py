@@ -273,3 +273,47 @@ def test_streamed_answer_with_a_wrong_figure_is_replaced_with_a_notice(scripted_
     assert "5.5%" in text_of(reply)  # the extractive answer is shown instead
     rejected = [e for e in reply.expander if e.label.startswith("未采用的生成文本")]
     assert rejected and "7.5%" in rejected[0].text[0].value
+
+
+# ---------------------------------------------------------------- pure helpers behind the page
+@pytest.mark.parametrize("text, answer, marked", [
+    ("地区生产总值增长５．５％;投资增长3%", "增长5.5%[1]", ["５．５％"]),  # full-width source, folded match
+    ("增长5.5%的目标,5.5亿元", "增长5.5%", ["5.5%"]),  # same value, other unit: not marked
+    ("新增就业1.2万人", "1.2万人", ["1.2万人"]),
+    ("收入XX亿元", "XX亿元", []),  # a redacted value is never a figure
+])
+def test_highlight_marks_only_the_answers_figures(text: str, answer: str, marked: list[str]) -> None:
+    import re
+
+    from rag.ui_format import answer_keys, highlight_figures
+
+    out = highlight_figures(text, answer_keys(answer))
+    assert re.findall(r"<mark>(.*?)</mark>", out) == marked
+
+
+def test_source_text_cannot_inject_markup() -> None:
+    from rag.ui_format import escape_md, full_text_html, link_citations
+
+    evil = '<script>alert(1)</script> *x* [a](javascript:1) $y$'
+    md = escape_md(evil)
+    assert "<script>" not in md and "\\*x\\*" in md and "\\[a\\]" in md and "\\$y\\$" in md
+    page = full_text_html("前文" + evil + "后文", 2, 2 + len(evil), [])
+    assert page.count("<script>") == 1  # only our own scroll script
+    assert '<mark id="hit">&lt;script&gt;' in page
+    assert link_citations("增长5%[1][9]", "m", [1]) == '增长5%<a href="#m-1">[1]</a>\\[9\\]'
+
+
+def test_feedback_store_replaces_a_changed_vote(tmp_path: Path) -> None:
+    from rag.feedback import FeedbackStore
+    from rag.types import Answer, Citation
+
+    cit = Citation(1, "c1", "corpus/a.txt", "报告", "仓山区", 2024, "目标", "增长5.5%", 0, 7)
+    answer = Answer("仓山区2024年GDP目标", "增长5.5%[1]", False, (cit,), "extractive", {})
+    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    store.record("x", answer, 1)
+    store.record("x", answer, 0)
+    rows = store.rows()
+    assert [(r["answer_id"], r["score"]) for r in rows] == [("x", 0)]
+    assert json.loads(rows[0]["citations"])[0]["region"] == "仓山区"
+    store.remove("x")
+    assert store.rows() == []
