@@ -13,8 +13,8 @@ What counts:
 - a *match* = same source file, region, year the figure refers to, indicator (canonical), measure
   (level/growth), kind (target/actual/forecast), unit, redaction, and value (equal to 1e-6; both
   None when redacted). Qualifiers are reported but not scored.
-- a *target/actual confusion* = an extracted fact equal to a label in everything but the kind, where
-  one of the two is a target and the other is not.
+- a *target/actual confusion* = an extracted fact equal to a label in everything but the kind and
+  the year, where one of the two is a target and the other is not.
 
 Documents are built exactly as ingest builds them (load → clean → describe → infer regions across
 the corpus → chunk), without an embedder, so this runs in a second::
@@ -43,6 +43,10 @@ from rag.indicators import INDICATORS  # noqa: E402
 
 LABELS = REPO_ROOT / "evals" / "facts_labelled.jsonl"
 CORPUS = REPO_ROOT / "corpus"
+# held-out check: two reports outside the seed corpus, labelled before extraction was run on them
+HELDOUT_LABELS = REPO_ROOT / "evals" / "facts_heldout.jsonl"
+HELDOUT_FILES = (Path("/work/shared/data/provincial_2026/2026_浙江省_政府工作报告.txt"),
+                 Path("/work/shared/data/national_reports/2024年中华人民共和国国务院政府工作报告.txt"))
 HEADLINE = frozenset(ind.name for ind in INDICATORS)
 
 Key = tuple[Any, ...]
@@ -54,8 +58,9 @@ def load_labels(path: Path = LABELS) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def corpus_facts(corpus: Path = CORPUS, chunk_size: int | None = None, chunk_overlap: int | None = None) -> list[Fact]:
-    """Extract facts from every file of ``corpus`` the way ingest prepares documents."""
+def corpus_facts(corpus: Path | Sequence[Path] = CORPUS, chunk_size: int | None = None,
+                 chunk_overlap: int | None = None) -> list[Fact]:
+    """Extract facts from every file of ``corpus`` (a folder, or files) the way ingest prepares documents."""
     from rag.chunking import chunk_document
     from rag.config import get_settings
     from rag.documents import build_document, with_inferred_region
@@ -65,10 +70,11 @@ def corpus_facts(corpus: Path = CORPUS, chunk_size: int | None = None, chunk_ove
     settings = get_settings()
     size = chunk_size or settings.chunk_size
     overlap = chunk_overlap if chunk_overlap is not None else settings.chunk_overlap
-    found, _ = discover([corpus])
+    roots = [corpus] if isinstance(corpus, Path) else list(corpus)
+    found, _ = discover(roots)
     docs = {}
     for path in found:
-        doc = build_document(load_file(path, display_path=str(path.relative_to(corpus.parent))))
+        doc = build_document(load_file(path, display_path=path.name))
         docs[doc.doc_id] = doc
     for doc_id, (region, evidence) in infer_regions(docs).items():
         docs[doc_id] = with_inferred_region(docs[doc_id], region, evidence)
@@ -134,14 +140,21 @@ def score(facts: Sequence[Fact], labels: Sequence[dict[str, Any]], scope: str = 
                  false_positives=sorted((got - want).elements(), key=str))
 
 
+def _no_year(key: Key) -> Key:
+    return key[:2] + key[3:]
+
+
 def kind_confusions(facts: Iterable[Fact], labels: Iterable[dict[str, Any]]) -> list[tuple[Key, str, str]]:
-    """(key, labelled kind, extracted kind) where target was taken for actual/forecast or back."""
+    """(key, labelled kind, extracted kind) where target was taken for actual/forecast or back.
+
+    Compared on everything but kind and year (a target read as a result usually gets the wrong year too).
+    """
     by_key: dict[Key, set[str]] = {}
     for lab in labels:
-        by_key.setdefault(label_key(lab, with_kind=False), set()).add(lab["kind"])
+        by_key.setdefault(_no_year(label_key(lab, with_kind=False)), set()).add(lab["kind"])
     out: list[tuple[Key, str, str]] = []
     for f in facts:
-        kinds = by_key.get(fact_key(f, with_kind=False))
+        kinds = by_key.get(_no_year(fact_key(f, with_kind=False)))
         if not kinds or f.kind in kinds:
             continue
         for k in sorted(kinds):
@@ -150,14 +163,14 @@ def kind_confusions(facts: Iterable[Fact], labels: Iterable[dict[str, Any]]) -> 
     return out
 
 
-def run(labels_path: Path = LABELS, corpus: Path = CORPUS) -> dict[str, Any]:
+def run(labels_path: Path = LABELS, corpus: Path | Sequence[Path] = CORPUS) -> dict[str, Any]:
     """Extract, score both scopes, count confusions; a JSON-able summary."""
     labels = load_labels(labels_path)
     facts = corpus_facts(corpus)
     scores = [score(facts, labels, "headline"), score(facts, labels, "all")]
     confusions = kind_confusions(facts, labels)
     return {
-        "labels": str(labels_path), "corpus": str(corpus),
+        "labels": str(labels_path), "corpus": str(corpus) if isinstance(corpus, Path) else [str(p) for p in corpus],
         "scores": [{"scope": s.scope, "labels": s.labels, "extracted": s.extracted, "matched": s.matched,
                     "precision": round(s.precision, 4), "recall": round(s.recall, 4),
                     "misses": [list(k) for k in s.misses],
@@ -192,9 +205,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--labels", type=Path, default=LABELS)
     ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--heldout", action="store_true",
+                    help="score the held-out reports (evals/facts_heldout.jsonl) instead of the seed corpus")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    result = run(args.labels, args.corpus)
+    if args.heldout:
+        missing = [p for p in HELDOUT_FILES if not p.exists()]
+        if missing:
+            print(f"held-out reports not found: {', '.join(map(str, missing))}", file=sys.stderr)
+            return 2
+        result = run(HELDOUT_LABELS, HELDOUT_FILES)
+    else:
+        result = run(args.labels, args.corpus)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -65,18 +65,23 @@ _GROWTH_RE = re.compile(r"增长|增速|增幅|下降|提高|回落|上涨|涨�
 _BLOCK_RE = re.compile(r"占|比重|比例|排名|居全|第[一二三四五六七八九十\d]|人均|税收|贡献|、|分别|其中")
 _CARRY_RE = re.compile(r"^\s*(?:比上年|同比|较上年|比去年|年均)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
 _YEAR_IN_TEXT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!度?[^\d]{0,2}月)")
-_TARGET_WORDS_RE = re.compile(r"力争|目标|预期|计划|控制在")
+_TARGET_WORDS_RE = re.compile(r"力争|目标|预期|计划|控制在|确保")
 _TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
+_HORIZON_RE = re.compile(r"到((?:19|20)\d{2})年")
 _RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年)")
+_TO_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降)?到$")
 _CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
 # a mention preceded by these is another indicator (人均GDP, 农村居民人均可支配收入)
 _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
-    "地区生产总值": ("人均", "占"),
+    "地区生产总值": ("人均", "占", "单位", "海洋", "旅游", "文化", "数字经济", "农业", "工业", "服务业", "民营经济"),
     "居民人均可支配收入": ("农村", "农民"),
     "城镇居民人均可支配收入": (),
     "进出口总额": ("国家", "地区"),  # 「与共建“一带一路”国家进出口」 is a part of the total
 }
-_MULTI_YEAR_RE = re.compile(r"五年来|过去五年|过去的五年|今后五年|未来五年|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
+_EXCLUDED_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "进出口总额": ("出口", "进口"),  # 「外贸出口增长7.2%」 is exports only
+}
+_MULTI_YEAR_RE = re.compile(r"五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
 _BEFORE_QUALIFIERS = ("力争", "同比", "比上年", "突破", "超过", "年均", "累计", "上半年", "约")
 _AFTER_QUALIFIERS = ("左右", "以上", "以内", "以下")
 _PERIOD_RE = re.compile(r"上半年|下半年|前三季度|一季度|\d{1,2}-\d{1,2}月份?|到\d{1,2}月份?|截止目前")
@@ -146,8 +151,9 @@ def _mentions(text: str) -> list[tuple[int, int, Indicator]]:
         for m in re.finditer(re.escape(alias), text, flags=re.I):
             if any(s < m.end() and m.start() < e for s, e, _ in taken):
                 continue
-            before = text[max(0, m.start() - 2): m.start()]
-            excluded = any(before.endswith(p) for p in _EXCLUDED_PREFIXES.get(ind.name, ()))
+            before = text[max(0, m.start() - 4): m.start()]
+            excluded = any(before.endswith(p) for p in _EXCLUDED_PREFIXES.get(ind.name, ())) or any(
+                text.startswith(x, m.end()) for x in _EXCLUDED_SUFFIXES.get(ind.name, ()))
             taken.append((m.start(), m.end(), None if excluded else ind))
     return sorted(((s, e, i) for s, e, i in taken if i is not None), key=lambda x: x[0]) + [
         (s, e, _BLOCKER) for s, e, i in taken if i is None
@@ -166,12 +172,17 @@ class _Fig:
     redacted: bool
 
 
+_GRAIN_RE = re.compile(r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)\s*(万亿斤|亿斤|万斤|亿公斤|万吨)")
+GRAIN_UNITS = frozenset({"万亿斤", "亿斤", "万斤", "亿公斤", "万吨"})
+
+
 def _figures(text: str) -> list[_Fig]:
     """Figures with a unit in folded text (years and bare numbers skipped); redacted ones too."""
-    found: list[_Fig] = []
+    found: list[_Fig] = [_Fig(m.start(), m.end(), float(m.group(1)), m.group(2), False) for m in _GRAIN_RE.finditer(text)]
+    grain = {f.start for f in found}
     for m in FIGURE_RE.finditer(text):
         unit = m.group(2)
-        if not unit or text[m.end(1): m.end(1) + 1] == "年":
+        if not unit or text[m.end(1): m.end(1) + 1] == "年" or m.start() in grain:
             continue
         found.append(_Fig(m.start(), m.end(), float(m.group(1)), unit, False))
     for m in REDACTED_FIGURE_RE.finditer(text):
@@ -187,6 +198,8 @@ def _unit_fits(indicator: str, measure: str, unit: str) -> bool:
         return unit in PERCENT_UNITS
     if indicator in PEOPLE_INDICATORS:
         return unit in PEOPLE_UNITS
+    if indicator == "粮食产量":
+        return unit in GRAIN_UNITS
     return unit in MONEY_UNITS
 
 
@@ -295,6 +308,11 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 gap = folded[prev_end: fig.start]
                 if prev_end == m_end and len(gap) > _MAX_GAP:
                     break
+                if gap.endswith("从"):  # 「从7248亿元提高到8865亿元」: the base year is not stated; keep the end value
+                    prev_end = fig.end
+                    continue
+                if prev_end > m_end and _TO_RE.match(gap):
+                    gap = ""
                 if _BLOCK_RE.search(gap) and not (prev_end > m_end and _CONTINUE_RE.match(gap)):
                     break  # 「…占…比重」, 「分别…、…」 — but 「60199.45亿元、增长5%」 continues
                 growth_word = _GROWTH_RE.search(gap) or (prev_end == m_end and _GROWTH_RE.search(ind_text(folded, m_start, m_end)))
@@ -349,14 +367,16 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
 
     # year the figure refers to
     report_year = chunk.year if chunk else doc.year
-    years = [int(y) for y in _YEAR_IN_TEXT_RE.findall(part_before)]
+    years = [int(y) for y in _YEAR_IN_TEXT_RE.findall(part_before)] or [
+        int(y) for y in _HORIZON_RE.findall(sentence_before)]  # 「到2030年,…;…达到9万元左右」
     relative = _RELATIVE_YEAR_RE.findall(sentence_before)
     year: int | None
-    if "年均" in folded[clause_start: fig.end] or (five_years and (
-            kind == "target" or "累计" in quals or ind.name in PEOPLE_INDICATORS)):
-        year, year_source = None, "multi-year"  # 年均; five-year targets; five-year sums (新增就业)
+    if "年均" in folded[clause_start: fig.end]:
+        year, year_source = None, "multi-year"
     elif years:
         year, year_source = years[-1], "clause"
+    elif five_years and (kind == "target" or "累计" in quals or ind.name in PEOPLE_INDICATORS):
+        year, year_source = None, "multi-year"  # five-year targets; five-year sums (新增就业)
     elif relative and report_year and doc.kind != "汇编":
         year, year_source = (report_year if relative[-1] == "今年" else report_year - 1), "clause"
     elif kind == "target" and top is not None and top.kind == "review" and report_year:
