@@ -43,10 +43,16 @@ from rag.indicators import INDICATORS  # noqa: E402
 
 LABELS = REPO_ROOT / "evals" / "facts_labelled.jsonl"
 CORPUS = REPO_ROOT / "corpus"
-# held-out check: two reports outside the seed corpus, labelled before extraction was run on them
+# held-out check: reports outside the seed corpus, each labelled before extraction was first run on it
+# (blind first runs: 浙江2026 + 国务院2024 P 79%/R 72%, 1 target/actual confusion; then 广东2026 +
+# 国务院2023, after the fixes the first batch prompted: P 84%/R 79%, 1 confusion. Rules were fixed after
+# each run, so the current figures on these files are no longer blind.)
 HELDOUT_LABELS = REPO_ROOT / "evals" / "facts_heldout.jsonl"
-HELDOUT_FILES = (Path("/work/shared/data/provincial_2026/2026_浙江省_政府工作报告.txt"),
-                 Path("/work/shared/data/national_reports/2024年中华人民共和国国务院政府工作报告.txt"))
+_DATA = Path("/work/shared/data")
+HELDOUT_FILES = (_DATA / "provincial_2026" / "2026_浙江省_政府工作报告.txt",
+                 _DATA / "national_reports" / "2024年中华人民共和国国务院政府工作报告.txt",
+                 _DATA / "provincial_2026" / "2026_广东省_政府工作报告.txt",
+                 _DATA / "national_reports" / "2023年中华人民共和国国务院政府工作报告.txt")
 HEADLINE = frozenset(ind.name for ind in INDICATORS)
 
 Key = tuple[Any, ...]

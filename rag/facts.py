@@ -63,7 +63,7 @@ _PART_RE = re.compile(r"[；;]+")
 _CLAUSE_RE = re.compile(r"[，,：:]+")
 _GROWTH_RE = re.compile(r"增长|增速|增幅|下降|提高|回落|上涨|涨幅|增加")
 _BLOCK_RE = re.compile(r"占|比重|比例|排名|居全|第[一二三四五六七八九十\d]|人均|税收|贡献|、|分别|其中")
-_CARRY_RE = re.compile(r"^\s*(?:比上年|同比|较上年|比去年|年均)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
+_CARRY_RE = re.compile(r"^\s*(?:比上年|同比|较上年|比去年|[五十]年|近\d+年)?(?:年均)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
 _YEAR_IN_TEXT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!度?[^\d]{0,2}月)")
 _TARGET_WORDS_RE = re.compile(r"力争|目标|预期|计划|控制在|确保")
 _TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
@@ -78,10 +78,15 @@ _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
     "城镇居民人均可支配收入": (),
     "进出口总额": ("国家", "地区"),  # 「与共建“一带一路”国家进出口」 is a part of the total
 }
+_EXCLUDED_NEAR: dict[str, tuple[str, ...]] = {  # anywhere in the 4 characters before the name
+    "进出口总额": ("国家", "伙伴"),
+    "地区生产总值": ("湾区", "都市圈", "城市群", "经济圈"),
+}
+_CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年")  # in the clause before the figure: not one year
 _EXCLUDED_SUFFIXES: dict[str, tuple[str, ...]] = {
     "进出口总额": ("出口", "进口"),  # 「外贸出口增长7.2%」 is exports only
 }
-_MULTI_YEAR_RE = re.compile(r"五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
+_MULTI_YEAR_RE = re.compile(r"十年来|的五年|五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
 _BEFORE_QUALIFIERS = ("力争", "同比", "比上年", "突破", "超过", "年均", "累计", "上半年", "约")
 _AFTER_QUALIFIERS = ("左右", "以上", "以内", "以下")
 _PERIOD_RE = re.compile(r"上半年|下半年|前三季度|一季度|\d{1,2}-\d{1,2}月份?|到\d{1,2}月份?|截止目前")
@@ -153,7 +158,8 @@ def _mentions(text: str) -> list[tuple[int, int, Indicator]]:
                 continue
             before = text[max(0, m.start() - 4): m.start()]
             excluded = any(before.endswith(p) for p in _EXCLUDED_PREFIXES.get(ind.name, ())) or any(
-                text.startswith(x, m.end()) for x in _EXCLUDED_SUFFIXES.get(ind.name, ()))
+                text.startswith(x, m.end()) for x in _EXCLUDED_SUFFIXES.get(ind.name, ())) or any(
+                p in before for p in _EXCLUDED_NEAR.get(ind.name, ()))
             taken.append((m.start(), m.end(), None if excluded else ind))
     return sorted(((s, e, i) for s, e, i in taken if i is not None), key=lambda x: x[0]) + [
         (s, e, _BLOCKER) for s, e, i in taken if i is None
@@ -173,6 +179,7 @@ class _Fig:
 
 
 _GRAIN_RE = re.compile(r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)\s*(万亿斤|亿斤|万斤|亿公斤|万吨)")
+_ABOUT_RE = re.compile(r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)(多|余)(万亿元|亿元|万元|元|亿美元|万美元|万人|人)")
 GRAIN_UNITS = frozenset({"万亿斤", "亿斤", "万斤", "亿公斤", "万吨"})
 
 
@@ -180,6 +187,9 @@ def _figures(text: str) -> list[_Fig]:
     """Figures with a unit in folded text (years and bare numbers skipped); redacted ones too."""
     found: list[_Fig] = [_Fig(m.start(), m.end(), float(m.group(1)), m.group(2), False) for m in _GRAIN_RE.finditer(text)]
     grain = {f.start for f in found}
+    for m in _ABOUT_RE.finditer(text):  # 「1270多万人」: at least the number
+        found.append(_Fig(m.start(), m.end(), float(m.group(1)), m.group(3), False))
+        grain.add(m.start())
     for m in FIGURE_RE.finditer(text):
         unit = m.group(2)
         if not unit or text[m.end(1): m.end(1) + 1] == "年" or m.start() in grain:
@@ -308,6 +318,8 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 gap = folded[prev_end: fig.start]
                 if prev_end == m_end and len(gap) > _MAX_GAP:
                     break
+                if re.match(r"、\s*\d", folded[fig.end: fig.end + 3]) and prev_end == m_end and not _GROWTH_RE.search(gap):
+                    break  # 「接连突破8万亿元、9万亿元」: milestones, not one year's figure
                 if gap.endswith("从"):  # 「从7248亿元提高到8865亿元」: the base year is not stated; keep the end value
                     prev_end = fig.end
                     continue
@@ -343,7 +355,8 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
     top = _top_section(doc, o_start)
     near = _nearest_section(doc, o_start)
     near_is_sub = near is not None and near is not top
-    paragraph = folded[folded.rfind("\n", 0, fig.start) + 1: fig.start]
+    line_start = folded.rfind("\n", 0, fig.start)
+    paragraph = folded[folded.rfind("\n", 0, max(line_start, 0)) + 1: fig.start]  # this and the previous line
     five_years = bool(_MULTI_YEAR_RE.search(paragraph) or (near_is_sub and near is not None and _MULTI_YEAR_RE.search(near.title)))
     part_before = folded[p_start: fig.start]
     sentence_before = folded[s_start: fig.start]
@@ -360,7 +373,7 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
     elif near_is_sub and near is not None and near.kind == "targets":
         kind = "target"  # 「二、“十五五”时期主要目标任务」 inside a review part
     elif (_TARGET_WORDS_RE.search(folded[clause_start: fig.start]) or _TARGET_CUE_RE.search(sentence_before)
-          or "左右" in quals or "以内" in quals):
+          or (("左右" in quals or "以内" in quals) and not five_years)):
         kind = "target"  # a targets list outside a detected targets section; 「5%左右」 is how targets are set
     else:
         kind = "actual"
@@ -371,8 +384,8 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
         int(y) for y in _HORIZON_RE.findall(sentence_before)]  # 「到2030年,…;…达到9万元左右」
     relative = _RELATIVE_YEAR_RE.findall(sentence_before)
     year: int | None
-    if "年均" in folded[clause_start: fig.end]:
-        year, year_source = None, "multi-year"
+    if _CLAUSE_MULTI_RE.search(folded[clause_start: fig.start]):
+        year, year_source = None, "multi-year"  # 年均, 五年增长, 连年稳定在
     elif years:
         year, year_source = years[-1], "clause"
     elif five_years and (kind == "target" or "累计" in quals or ind.name in PEOPLE_INDICATORS):
