@@ -268,7 +268,7 @@ def run(jobs: Sequence[dict[str, Any]], answer: Answerer, *, keep_text: bool = F
 
     rows: list[dict[str, Any]] = []
     try:
-        for job in tqdm(jobs, file=sys.stderr, unit="q", disable=not progress, dynamic_ncols=True):
+        for job in tqdm(jobs, file=sys.stderr, unit="q", disable=None if progress else True, dynamic_ncols=True):
             text, refused, ms, error = _ask(answer, job["query"], job["docs"])
             row = {"task": job["task"], "id": job["id"], "ms": round(ms, 1), "error": error,
                    **score(job, text, refused)}

@@ -440,6 +440,10 @@ def format_summary(result: Mapping[str, Any], comparison: Mapping[str, Any] | No
     if comparison:
         lines.append(f"vs baseline {str(comparison['baseline'].get('git_sha'))[:12]} "
                      f"({comparison['baseline'].get('started_at')}):")
+        if not comparison.get("same_cases", True):
+            com = comparison["common"]
+            lines.append(f"  note: the case sets differ; on the {com['n']} shared cases "
+                         f"{com['baseline_passed']} → {com['current_passed']} passed")
         lines.append("  " + "  ".join(f"{k} {_signed(d['delta'])}" for k, d in comparison["deltas"].items()))
         lines.append(f"  pass→fail: {', '.join(comparison['pass_to_fail']) or 'none'}")
         lines.append(f"  fail→pass: {', '.join(comparison['fail_to_pass']) or 'none'}")
@@ -523,9 +527,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     settings = get_settings().with_index(args.index)
     if args.generator:
         settings = settings.model_copy(update={"generator": args.generator})
-    if not settings.chroma_url and not Path(settings.index_dir).exists():
-        raise IndexMissingError(f"no index at {settings.index_dir}",
-                                f"build it first: rag ingest corpus --index {settings.index_dir}")
+    _require_index(settings)
     try:
         from rag.pipeline import Pipeline
     except ImportError as exc:
@@ -545,6 +547,18 @@ def _run_eval(args: argparse.Namespace) -> int:
     return _execute(pipeline, cases, args, meta=meta, k=k, extra=extra, baseline=baseline)
 
 
+def _require_index(settings: Settings) -> None:
+    """Fail before loading models when there is no index (exit 2, per the contract)."""
+    try:
+        from rag.index import require_index
+    except ImportError:  # index module not importable: check the directory ourselves
+        if not Path(settings.index_dir).exists():
+            raise IndexMissingError(f"no index at {settings.index_dir}",
+                                    f"build it first: rag ingest corpus --index {settings.index_dir}") from None
+        return
+    require_index(settings)
+
+
 def _execute(pipeline: AskPipeline, cases: Sequence[Case], args: argparse.Namespace, *, meta: Mapping[str, Any],
              k: int, extra: dict[str, Any], baseline: Mapping[str, Any] | None) -> int:
     """Run, print, write; separated from pipeline construction so tests can pass any AskPipeline."""
@@ -556,7 +570,7 @@ def _execute(pipeline: AskPipeline, cases: Sequence[Case], args: argparse.Namesp
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text("", encoding="utf-8")
     id_width = max(8, *(len(c.id) for c in cases))
-    bar = tqdm(total=len(cases), file=sys.stderr, unit="case", dynamic_ncols=True, leave=False)
+    bar = tqdm(total=len(cases), file=sys.stderr, unit="case", dynamic_ncols=True, leave=False, disable=None)
     tqdm.write(f"{'id':<{id_width}} {'kind':<14} {'res':<4} {'ms':>8}  reason", file=sys.stdout)
     done: list[dict[str, Any]] = []
 

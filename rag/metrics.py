@@ -191,7 +191,12 @@ def diff_runs(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[s
     cur = {c["id"]: bool(c.get("passed")) for c in current.get("cases", [])}
     base = {c["id"]: bool(c.get("passed")) for c in baseline.get("cases", [])}
     common = [i for i in cur if i in base]
+    same_cases = set(cur) == set(base)
     return {
+        "same_cases": same_cases,
+        # over the cases both runs share: the fair comparison when the case sets differ
+        "common": {"n": len(common), "baseline_passed": sum(base[i] for i in common),
+                   "current_passed": sum(cur[i] for i in common)},
         "baseline": {k: base_s.get(k) for k in ("git_sha", "started_at", "generator", "file")},
         "deltas": deltas,
         "pass_to_fail": [i for i in common if base[i] and not cur[i]],

@@ -88,8 +88,10 @@ def render_markdown(result: Mapping[str, Any], comparison: Mapping[str, Any] | N
         out += ["", f"- pass → fail: {', '.join(comparison['pass_to_fail']) or 'none'}",
                 f"- fail → pass: {', '.join(comparison['fail_to_pass']) or 'none'}"]
         if comparison.get("only_current") or comparison.get("only_baseline"):
-            out += [f"- only in this run: {len(comparison.get('only_current', []))}, "
-                    f"only in baseline: {len(comparison.get('only_baseline', []))}"]
+            com = comparison.get("common", {})
+            out += [f"- the case sets differ (only in this run: {len(comparison.get('only_current', []))}, "
+                    f"only in baseline: {len(comparison.get('only_baseline', []))}); on the {com.get('n')} shared "
+                    f"cases {com.get('baseline_passed')} → {com.get('current_passed')} passed"]
     failed = [c for c in cases if not c.get("passed")]
     out += ["", f"## Failures ({len(failed)})", ""]
     if failed:
@@ -204,6 +206,10 @@ def render_html(result: Mapping[str, Any], comparison: Mapping[str, Any] | None 
         parts.append(f"<p>pass → fail: <span class='fail'>{e(', '.join(comparison['pass_to_fail']) or 'none')}"
                      f"</span><br>fail → pass: <span class='pass'>{e(', '.join(comparison['fail_to_pass']) or 'none')}"
                      "</span></p>")
+        if not comparison.get("same_cases", True):
+            com = comparison.get("common", {})
+            parts.append(f"<p>The case sets differ: on the {com.get('n')} shared cases {com.get('baseline_passed')} → "
+                         f"{com.get('current_passed')} passed.</p>")
     rows = []
     for c in cases:
         ok = bool(c.get("passed"))

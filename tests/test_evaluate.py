@@ -347,17 +347,18 @@ def test_format_row_shows_codes_and_detail():
 
 
 # ------------------------------------------------------------------------------ real CLI smoke
-def test_cli_eval_ci_questions_for_real(tmp_path):
+def test_cli_eval_ci_questions_for_real(tmp_path, seed_index):
     pytest.importorskip("rag.pipeline", reason="rag.pipeline not written yet")
-    cli = pytest.importorskip("rag.cli")
-    index = tmp_path / "index"
-    assert cli.main(["ingest", str(REPO_ROOT / "corpus"), "--index", str(index)]) in (0, None)
+    from rag.cli import main
+
     out = tmp_path / "ci.json"
-    code = cli.main(["eval", str(EVALS / "ci_questions.jsonl"), "--index", str(index), "--json", str(out),
-                     "--generator", "extractive", "--report", str(tmp_path / "ci.html")])
+    code = main(["eval", str(EVALS / "ci_questions.jsonl"), "--index", str(seed_index), "--json", str(out),
+                 "--generator", "extractive", "--report", str(tmp_path / "ci.html")])
     assert code == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     assert CONTRACT_SUMMARY <= set(data["summary"])
     assert data["summary"]["n"] == len(load_cases(EVALS / "ci_questions.jsonl"))
+    assert data["summary"]["generator"] == "extractive"
     assert not any("error" in c["failure_codes"] for c in data["cases"]), [c["failures"] for c in data["cases"]]
     assert (tmp_path / "ci.html").exists()
+    assert main(["eval", str(EVALS / "ci_questions.jsonl"), "--index", str(tmp_path / "missing")]) == 2

@@ -126,3 +126,5 @@ def test_diff_runs_reports_flips_and_deltas():
     assert d["deltas"]["accuracy"]["delta"] == 0
     assert d["deltas"]["p50_ms"] == {"baseline": 10, "current": 15, "delta": 5}
     assert d["baseline"]["git_sha"] == "abc"
+    assert d["same_cases"] is False
+    assert d["common"] == {"n": 2, "baseline_passed": 1, "current_passed": 1}
