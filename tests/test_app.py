@@ -170,6 +170,17 @@ def test_upload_good_and_corrupt_file(writable_env: tuple[Path, Path]) -> None:
     goto(at, "chat")
     reply = ask(at, "鼓楼区2024年地区生产总值增长目标是多少?")
     assert "6.5%" in text_of(reply)
+    # delete it again: gone from the index and, being an upload, from disk
+    goto(at, "kb")
+    from rag.ui_kb import document_rows
+
+    doc_ids = [r["doc_id"] for r in document_rows(index) if r["region"] == "鼓楼区"]
+    assert len(doc_ids) == 1
+    at.multiselect[0].set_value(doc_ids).run()
+    [b for b in at.button if b.label.startswith("删除")][0].click().run()
+    assert not at.exception, at.exception
+    assert not (corpus / "uploads" / "鼓楼区2024年政府工作报告.txt").exists()
+    assert all("鼓楼区" not in r for r in at.dataframe[0].value["地区 region"])
 
 
 def test_admin_password_guards_knowledge_base_not_questions(writable_env: tuple[Path, Path],
