@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.guard import defang
 from rag.indicators import INDICATORS, Indicator, indicator_by_name
 from rag.textnorm import FIGURE_RE, REDACTED_FIGURE_RE
 from rag.types import Chunk, Document, Section
@@ -275,7 +276,7 @@ def _qualifiers(folded: str, clause_start: int, fig: _Fig, mention_end: int) -> 
 
 def extract_facts(doc: Document, chunks: Sequence[Chunk]) -> list[Fact]:
     """Facts of the headline indicators in ``doc`` (see the module docstring); spans index doc.text."""
-    folded, index = _fold_with_map(doc.text)
+    folded, index = _fold_with_map(defang(doc.text))  # guard: an instruction to an assistant is no fact
     doc_chunks = sorted((c for c in chunks if c.doc_id == doc.doc_id), key=lambda c: c.start)
     facts: list[Fact] = []
     for s_start, s_end in _split(folded, _SENTENCE_RE, 0, len(folded)):

@@ -24,7 +24,8 @@ import shutil
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,40 @@ def ingest(
     embedder: Embedder | None = None,
 ) -> IngestReport:
     """Index ``paths`` (files or folders) into ``settings.index_dir``; see the module docstring."""
+    with writer_lock(Path(settings.index_dir)):  # reliability fix: one writer per index at a time
+        return _ingest(paths, settings, progress, embedder)
+
+
+@contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's writer lock (``.ingest.lock``); a second writer fails at once with a clear error.
+
+    Two ingests interleaving their commits and clean-ups could delete each other's new vectors. The
+    lock is an flock, so the OS releases it when a writer dies (SIGKILL included); on platforms
+    without fcntl there is no lock.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with (index_dir / ".ingest.lock").open("a", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RagError(f"another ingest is updating the index at {index_dir}",
+                           "wait until it has finished (queries keep working meanwhile), then try again") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _ingest(
+    paths: Sequence[Path], settings: Settings, progress: Progress | None = None,
+    embedder: Embedder | None = None,
+) -> IngestReport:
     from rag.loaders import discover, load_file
     from rag.store import VectorStore
 
@@ -434,6 +469,11 @@ def remove_documents(doc_ids: Iterable[str], settings: Settings) -> list[str]:
     The files on disk are not touched by this function; the caller decides (the UI deletes uploads).
     Returns the sources removed.
     """
+    with writer_lock(Path(settings.index_dir)):  # reliability fix: one writer per index at a time
+        return _remove_documents(doc_ids, settings)
+
+
+def _remove_documents(doc_ids: Iterable[str], settings: Settings) -> list[str]:
     manifest = Manifest(Path(settings.index_dir))
     try:
         ids = set(doc_ids)

@@ -35,6 +35,7 @@ from rag.config import Settings
 from rag.errors import RagError
 from rag.extractive import Extract, extract_answer
 from rag.generators import Generator, select_generator
+from rag.guard import check_question, defang_passages, leaks_prompt
 from rag.query import ParsedQuestion, parse_question, rewrite_followup
 from rag.retrieve import Retrieval, Retriever
 from rag.textnorm import fold
@@ -111,8 +112,14 @@ class Pipeline:
             raise RagError("the question is empty", "type a question, e.g. 仓山区2024年GDP目标")
         standalone = rewrite_followup(question, list(turns), self._regions)
         parsed = parse_question(standalone, self._regions)
-        retrieval = self._retrieve(parsed)
-        passages = list(retrieval.passages)
+        # guard (rag/guard.py): instructions to the assistant are refused before retrieval, and
+        # report sentences addressing an assistant / fake [n] markers never reach the answerer
+        blocked = check_question(question)
+        if blocked is not None:
+            retrieval = Retrieval((), {"guard": blocked.kind}, blocked.reason)
+        else:
+            retrieval = self._retrieve(parsed)
+        passages = defang_passages(list(retrieval.passages))
         extract = extract_answer(parsed, passages) if passages else Extract("", (), False, False)
         prep = Prepared(question, standalone, parsed, retrieval, extract, started=t0)
         prep.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
@@ -163,8 +170,10 @@ class Pipeline:
         if refusal:
             return self._answer(prep, refusal_text(prep, refusal), True, (), generator, notices, refusal)
         if generated is not None and prep.messages:
-            checked = check_generated(generated, passages[:CONTEXT_PASSAGES])
-            if checked.refused:
+            checked = check_generated(generated, defang_passages(passages[:CONTEXT_PASSAGES]))  # guard
+            if leaks_prompt(checked.text, self.prompts.system):  # guard: never echo the system prompt
+                notices.append("生成的回答复述了系统规则,已改用原文摘录回答。")
+            elif checked.refused:
                 notices.append("生成模型认为资料中没有答案;以下为检索到的最相关原文摘录。")
             elif checked.ungrounded:
                 bad = "、".join(f.text for f in checked.ungrounded)
@@ -175,7 +184,7 @@ class Pipeline:
             else:
                 notices.append("生成的回答没有引用任何段落,已改用原文摘录回答。")
             generator = "extractive"
-        elif prep.messages and generated is None and not error:
+        elif prep.messages and generated is None:  # reliability fix: a failed generator answered nothing
             generator = "extractive"
         if prep.extract.redacted:
             text = "报告中该数值已被隐去(XX),无法给出具体数字。原文:" + prep.extract.text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ class VectorStore:
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         self.location: str
+        self._reopen: Callable[[], Any] | None = None  # reliability fix: reload after another process wrote
         try:
             if settings.chroma_url:
                 url = urlparse(settings.chroma_url)
@@ -57,8 +58,10 @@ class VectorStore:
             else:
                 path = Path(settings.index_dir) / "chroma"
                 path.mkdir(parents=True, exist_ok=True)
+                _forget_cached_system(str(path))  # reliability fix: see _forget_cached_system
                 self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
                 self.location = str(path)
+                self._reopen = lambda: _reopened(settings, embedder_id)
         except Exception as exc:
             where = settings.chroma_url or str(settings.index_dir)
             raise RagError(
@@ -106,7 +109,35 @@ class VectorStore:
         total = self.count()
         if total == 0:
             return []
-        res = self.collection.query(
-            query_embeddings=[vector.tolist()], n_results=min(n, total), where=where or None, include=["distances"]
-        )
+        kwargs: dict[str, Any] = {"query_embeddings": [vector.tolist()], "n_results": min(n, total),
+                                  "where": where or None, "include": ["distances"]}
+        try:
+            res = self.collection.query(**kwargs)
+        except Exception:
+            # reliability fix: another process (e.g. `rag ingest`) deleted vectors this process's
+            # cached HNSW index still holds ("Error finding id"): reload from disk once and retry
+            if self._reopen is None:
+                raise
+            self.collection = self._reopen()
+            res = self.collection.query(**kwargs)
         return [VectorHit(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+
+def _reopened(settings: Settings, embedder_id: str) -> Any:
+    """The collection of a freshly opened store (re-read from disk)."""
+    return VectorStore(settings, embedder_id).collection
+
+
+def _forget_cached_system(path: str) -> None:
+    """Make the next PersistentClient for ``path`` load the store from disk (reliability fix).
+
+    chromadb caches one System per path per process, with its HNSW index in memory; it does not see
+    vectors another process (a ``rag ingest`` next to a running UI) added or deleted, and queries then
+    fail with "Error finding id". Clients already open keep their own System (their collections hold
+    it), so dropping the cache entry only affects stores opened from now on.
+    """
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+    except ImportError:  # pragma: no cover - other chromadb layouts
+        return
+    SharedSystemClient._identifier_to_system.pop(path, None)
