@@ -70,7 +70,9 @@ _TARGET_WORDS_RE = re.compile(r"力争|目标|预期|计划|控制在|确保")
 _TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
 _HORIZON_RE = re.compile(r"到((?:19|20)\d{2})年")
 _RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年)")
-_TO_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降)?到$")
+_TO_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至](?:(?:19|20)\d{2}年的?)?$")
+_FROM_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至]")
+_URBAN_RURAL_RE = re.compile(r"城镇(?:居民)?[和、与及]农村居民人均可支配收入(?P<name_end>)分别(?:增长|达到|超过|为)?")
 _CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
 # a mention preceded by these is another indicator (人均GDP, 农村居民人均可支配收入)
 _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -86,6 +88,7 @@ _EXCLUDED_NEAR: dict[str, tuple[str, ...]] = {  # anywhere in the 4 characters b
 _CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年")  # in the clause before the figure: not one year
 _EXCLUDED_SUFFIXES: dict[str, tuple[str, ...]] = {
     "进出口总额": ("出口", "进口"),  # 「外贸出口增长7.2%」 is exports only
+    "实际利用外资": ("企业", "项目", "机构", "准入", "市场", "占比"),  # 「新设外资企业数量增长19.5%」
 }
 _MULTI_YEAR_RE = re.compile(r"十年来|的五年|五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
 _BEFORE_QUALIFIERS = ("力争", "同比", "比上年", "突破", "超过", "年均", "累计", "上半年", "约")
@@ -292,6 +295,21 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
     current: tuple[Indicator, int, int] | None = None  # indicator, mention start, mention end
     for c_start, c_end in _split(folded, _CLAUSE_RE, p_start, p_end):
         clause = folded[c_start:c_end]
+        pair = _URBAN_RURAL_RE.search(clause)
+        if pair:  # 「城镇和农村居民人均可支配收入分别增长4.3%、5.5%」: the first figure is the urban one
+            after = [f for f in _figures(clause) if f.start >= pair.end()]
+            urban = indicator_by_name("城镇居民人均可支配收入")
+            if after and urban is not None:
+                fig = dataclasses.replace(after[0], start=after[0].start + c_start, end=after[0].end + c_start)
+                measure = "growth" if (_GROWTH_RE.search(pair.group(0)) and fig.unit in PERCENT_UNITS) else "level"
+                if _unit_fits(urban.name, measure, fig.unit):
+                    fact = _make_fact(doc, chunks, folded, index, s_start, p_start, p_end,
+                                      (urban, pair.start() + c_start, pair.start("name_end") + c_start), fig, measure,
+                                      clause_start=c_start)
+                    if fact:
+                        out.append(fact)
+            current = None
+            continue
         mentions = [(s + c_start, e + c_start, ind) for s, e, ind in _mentions(clause)]
         mentions.sort(key=lambda m: m[0])
         figs = [dataclasses.replace(f, start=f.start + c_start, end=f.end + c_start) for f in _figures(clause)]
@@ -321,8 +339,8 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                     break
                 if re.match(r"、\s*\d", folded[fig.end: fig.end + 3]) and prev_end == m_end and not _GROWTH_RE.search(gap):
                     break  # 「接连突破8万亿元、9万亿元」: milestones, not one year's figure
-                if gap.endswith("从"):  # 「从7248亿元提高到8865亿元」: the base year is not stated; keep the end value
-                    prev_end = fig.end
+                if "从" in gap and _FROM_RE.match(folded[fig.end: fig.end + 4]):
+                    prev_end = fig.end  # 「从7248亿元提高到8865亿元」: keep the end value (the base year is rarely stated)
                     continue
                 if prev_end > m_end and _TO_RE.match(gap):
                     gap = ""
@@ -389,10 +407,10 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
         year, year_source = None, "multi-year"  # 年均, 五年增长, 连年稳定在
     elif years:
         year, year_source = years[-1], "clause"
-    elif five_years and (kind == "target" or "累计" in quals or ind.name in PEOPLE_INDICATORS):
-        year, year_source = None, "multi-year"  # five-year targets; five-year sums (新增就业)
     elif relative and report_year and doc.kind != "汇编":
         year, year_source = (report_year if relative[-1] == "今年" else report_year - 1), "clause"
+    elif five_years and (kind == "target" or "累计" in quals or ind.name in PEOPLE_INDICATORS):
+        year, year_source = None, "multi-year"  # five-year targets; five-year sums (新增就业)
     elif kind == "target" and top is not None and top.kind == "review" and report_year:
         year, year_source = report_year, "report"  # targets inside a review part speak of the report year
     elif chunk is not None and chunk.period_year:

@@ -320,6 +320,10 @@ def test_targets_paragraph_inside_a_review_part() -> None:
         ("一般公共预算收入从7248亿元提高到8865亿元,跃居全国第3位。", [("一般公共预算总收入", "level", 8865.0, "亿元")]),
         ("外贸出口增长7.2%,其中对东盟出口快速增长。", []),
         ("加快发展高端港航服务业,力争海洋生产总值增长6%左右。", []),
+        ("城镇和农村居民人均可支配收入分别增长4.3%、5.5%。", [("城镇居民人均可支配收入", "growth", 4.3, "%")]),
+        ("新设外资企业数量增长19.5%。", []),
+        ("年末城镇调查失业率从上半年5.5%降到5.3%。", [("城镇调查失业率", "level", 5.3, "%")]),
+        ("进出口总额接连突破8万亿元、9万亿元。", []),
         ("初步统计,全省地区生产总值60199.45亿元、增长5%,固定资产投资下降3.3%。",
          [("地区生产总值", "level", 60199.45, "亿元"), ("地区生产总值", "growth", 5.0, "%"),
           ("固定资产投资", "growth", 3.3, "%")]),
@@ -328,6 +332,15 @@ def test_targets_paragraph_inside_a_review_part() -> None:
 def test_wordings_met_in_provincial_reports(sentence: str, expected: list[tuple[object, ...]]) -> None:
     facts = facts_of(TAIJIANG_HEAD + "一、2021年工作回顾\n" + sentence + "\n")
     assert [(f.indicator, f.measure, f.value, f.unit) for f in facts] == expected
+    assert all(f.kind == "actual" for f in facts)
+
+
+def test_multi_year_figures_have_no_single_year() -> None:
+    facts = facts_of(NATIONAL_HEAD + "国内生产总值增加到121万亿元,五年年均增长5.2%。城镇新增就业年均1270多万人。"
+                     "粮食产量连年稳定在1.3万亿斤以上。\n")
+    assert [(f.indicator, f.measure, f.value, f.year) for f in facts] == [
+        ("地区生产总值", "level", 121.0, 2023), ("地区生产总值", "growth", 5.2, None),
+        ("城镇新增就业", "level", 1270.0, None), ("粮食产量", "level", 1.3, None)]
     assert all(f.kind == "actual" for f in facts)
 
 
