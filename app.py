@@ -26,6 +26,7 @@ from rag.ui_format import (
     full_text_html,
     highlight_figures,
     link_citations,
+    md_lines,
 )
 
 st.set_page_config(page_title="政府工作报告问答 · Gov-report RAG", page_icon=":material/description:", layout="wide")
@@ -159,7 +160,7 @@ def render_answer(msg: dict[str, Any], documents: dict[str, Any], settings: Sett
     anchor = f"a{msg['id'][:8]}"
     cited = {c.id for c in answer.citations}
     if answer.refused:
-        st.warning(escape_md(answer.answer), icon=":material/block:")
+        st.warning(md_lines(escape_md(answer.answer)), icon=":material/block:")
         if answer.refusal_reason and answer.refusal_reason not in answer.answer:
             st.caption("拒答原因 Reason: " + escape_md(answer.refusal_reason))
     else:

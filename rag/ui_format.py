@@ -110,25 +110,53 @@ def highlight_figures(text: str, keys: Iterable[FigureKey], *, multiline: bool =
 
 
 def link_citations(answer: str, anchor: str, valid: Iterable[int]) -> str:
-    """Escaped markdown of an answer whose ``[n]`` markers link to ``#{anchor}-{n}``.
+    r"""Escaped markdown of an answer whose ``[n]`` markers link to ``#{anchor}-{n}``.
 
-    Markers for numbers not in ``valid`` stay plain text.
+    Markers for numbers not in ``valid`` stay plain text. Lines starting with ``|`` (the
+    pipeline's indicator tables) stay a markdown table: their pipes are kept, everything else in
+    them is escaped, and the table gets the blank lines around it that markdown needs.
 
     >>> link_citations("目标5.5%[1]", "m0", [1])
     '目标5.5%<a href="#m0-1">[1]</a>'
+    >>> print(link_citations("表:\n| 地区 | 数值 |\n|---|---|\n| 仓山区 | 5.5%[1] |", "m", [1]))
+    表:
+    <BLANKLINE>
+    | 地区 | 数值 |
+    |---|---|
+    | 仓山区 | 5.5%<a href="#m-1">[1]</a> |
     """
     ok = set(valid)
+    out: list[str] = []
+    in_table = False
+    for line in answer.split("\n"):
+        row = line.strip().startswith("|")
+        text = _link_line(line.strip(" \t"), anchor, ok, keep_pipes=row)
+        if row and not in_table and out:
+            out.append("\n\n")
+        elif not row and in_table:
+            out.append("\n\n")
+        elif out:
+            out.append("\n" if row else "  \n")
+        out.append(text if row else _block_safe(text))
+        in_table = row
+    return "".join(out)
+
+
+def _link_line(line: str, anchor: str, ok: set[int], keep_pipes: bool) -> str:
+    def esc(part: str) -> str:
+        return _esc(part).replace("\\|", "|") if keep_pipes else _esc(part)
+
     parts: list[str] = []
     pos = 0
-    for m in CITATION_RE.finditer(answer):
+    for m in CITATION_RE.finditer(line):
         n = int(m.group(1))
         if n not in ok:
             continue
-        parts.append(_esc(answer[pos:m.start()]))
+        parts.append(esc(line[pos:m.start()]))
         parts.append(f'<a href="#{anchor}-{n}">[{n}]</a>')
         pos = m.end()
-    parts.append(_esc(answer[pos:]))
-    return md_lines(_block_safe("".join(parts)))
+    parts.append(esc(line[pos:]))
+    return "".join(parts)
 
 
 def full_text_html(text: str, start: int, end: int, keys: Iterable[FigureKey], title: str = "") -> str:

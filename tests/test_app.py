@@ -328,3 +328,13 @@ def test_feedback_store_replaces_a_changed_vote(tmp_path: Path) -> None:
     assert json.loads(rows[0]["citations"])[0]["region"] == "仓山区"
     store.remove("x")
     assert store.rows() == []
+
+
+def test_indicator_table_in_an_answer_stays_a_table() -> None:
+    from rag.ui_format import link_citations
+
+    answer = "根据指标表:\n| 地区 | 数值 |\n|---|---|\n| 仓山区 | 增长5.5%[1] |\n未找到2023年目标。"
+    md = link_citations(answer, "m", [1])
+    assert "根据指标表:\n\n| 地区 | 数值 |\n|---|---|\n" in md  # blank line before the table
+    assert '| 仓山区 | 增长5.5%<a href="#m-1">[1]</a> |\n\n未找到' in md  # and after it
+    assert "\\|" not in md
