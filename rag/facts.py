@@ -18,9 +18,30 @@ year before) and recorded as such (``year_source``). 「年均」 figures span s
 Only the indicators of ``rag.indicators.INDICATORS`` are extracted, with units that fit them
 (money, people, %, 个百分点). Redacted values (XX亿元) are kept with ``value=None, redacted=True``.
 
-The table lives in ``facts.sqlite`` in the index directory, rebuilt from the manifest at the end
-of every ingest (``build_facts_from_manifest``). ``lookup``/``answer_from_facts`` answer indicator
-questions from it; ``format_fact_answer`` renders the answer with [n] citations keyed to chunk ids.
+Other rules met in real reports: 「从7248亿元提高到8865亿元」 keeps the end value; 「城镇和农村居民人均可支配收入
+分别增长4.3%、5.5%」 gives the urban figure; 年均/五年/连年 in the clause, five-year sums and five-year
+targets get ``year=None`` (``year_source="multi-year"``); 人均GDP, shares (占…比重), 外贸出口, 外资企业,
+海洋生产总值, 大湾区经济总量 are not headline figures. A decline keeps its stated value with the
+qualifier 下降 (display 「下降3.3%」).
+
+API
+- ``extract_facts(doc, chunks) -> list[Fact]`` (pure); ``extract_all(documents, chunks)``.
+- ``build_facts(settings) -> int`` / ``build_facts_from_manifest(manifest, settings) -> int``: rebuild
+  ``facts.sqlite`` in the index directory (ingest and remove_documents call the latter);
+  ``query_facts(settings, region=, year=, indicator=, kind=) -> list[Fact]`` (short region names and
+  indicator aliases accepted; builds the table on first use for an index that predates it).
+- ``lookup(parsed, settings) -> FactAnswer | None`` and its pure core ``answer_from_facts(parsed, facts)``:
+  intent target → targets only; actual → results and forecasts (预计); any → all. None when the question
+  names no indicator or region, or the table holds none of its regions. ``FactAnswer`` has ``cells``
+  (region × year × indicator × kind, every source), ``missing`` (with the years the table holds),
+  ``conflicts`` (same region/year/indicator/kind/measure, different figures from different documents,
+  e.g. 「XX亿元」 in the redacted copy vs 「1065亿元」 in the news summary) and ``chunk_ids``.
+- ``format_fact_answer(fa) -> str``: Chinese, figures verbatim with units, ``[n]`` = ``fa.chunk_ids[n-1]``;
+  a markdown table for comparisons; conflicts and missing combinations spelled out.
+- ``add_facts_parser(subparsers)`` / ``run_facts_command(args)``: ``rag facts [--region R] [--year Y]
+  [--indicator I] [--kind K] [--json] [--index DIR] [--rebuild] [--eval]``.
+
+Precision/recall against hand-labelled figures: ``evals/facts_eval.py`` (``rag facts --eval``).
 """
 
 from __future__ import annotations
@@ -522,7 +543,7 @@ def query_facts(settings: Settings, region: str | None = None, year: int | None 
     path = facts_path(settings)
     if not path.exists():
         build_facts(settings)  # an index built before the table existed
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     db.row_factory = sqlite3.Row
     try:
         where: list[str] = []
