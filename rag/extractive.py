@@ -89,6 +89,8 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
                 score += 0.3 if not real else -0.5
             if q.years and sc.chunk.period_year in q.years:
                 score += 0.4
+            if real and re.search(r"(突破|超过|逾|近|约)\s*[\d０-９]", clause):
+                score -= 0.6  # a threshold, not the figure itself
             if q.intent == "target" and (TARGET_SECTION_RE.search(section) or re.search(r"力争|目标|确保", clause)):
                 score += 0.5
             if q.intent == "actual" and REVIEW_SECTION_RE.search(section):
@@ -139,7 +141,7 @@ def answer_figure(q: ParsedQuestion, clause: str) -> Figure | None:
     prev_end = 0
     for f in figs:
         subject = set(tokenize(folded[prev_end:f.start]))
-        score = len(subject & content) + 3.0 * len(subject & focus)
+        score = len(subject & content) + 5.0 * len(subject & focus)
         if growth and f.unit in ("%", "个百分点"):
             score += 0.5
         if score > best_score:

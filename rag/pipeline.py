@@ -67,6 +67,8 @@ class Prepared:
         """Why no answer is possible ("" when one may be)."""
         if self.retrieval.refusal:
             return self.retrieval.refusal
+        if not self.extract.found and self.extract.text:
+            return "报告没有给出所问的数值。"
         if not self.extract.found:
             what = "、".join(self.parsed.indicators) or "这个问题"
             return f"检索到的报告段落中没有关于{what}的内容。"
@@ -121,14 +123,42 @@ class Pipeline:
             retrieval = self._retrieve(parsed)
         passages = defang_passages(list(retrieval.passages))
         extract = extract_answer(parsed, passages) if passages else Extract("", (), False, False)
+        retrieval, extract = self._with_facts(parsed, retrieval, extract)
         prep = Prepared(question, standalone, parsed, retrieval, extract, started=t0)
         prep.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
         prep.timings_ms["prepare"] = (time.perf_counter() - t0) * 1000
-        if passages and not prep.refusal and self.generator is not None:
+        if passages and not prep.refusal and self.generator is not None and not retrieval.filters.get("facts"):
             ctx = passages[:CONTEXT_PASSAGES]
             prep.messages = render_messages(self.prompts, standalone, [snippet(parsed, p) for p in ctx],
                                             [passage_label(p) for p in ctx])
         return prep
+
+    def _with_facts(self, parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract) -> tuple[Retrieval, Extract]:
+        """Answer from the indicator table (rag.facts) for comparisons, conflicting sources, or when the
+        passages gave no answer; its source chunks join the passages so [n] still maps to a passage."""
+        if retrieval.refusal or not parsed.indicators or not parsed.regions:
+            return retrieval, extract
+        try:
+            from rag.facts import format_fact_answer, lookup
+
+            fa = lookup(parsed, self.settings)
+        except Exception:  # an index built before the table existed: retrieval answers alone
+            return retrieval, extract
+        if fa is None or not fa.found or not (fa.comparison or fa.conflicts or not extract.found):
+            return retrieval, extract
+        passages = list(retrieval.passages)
+        ids = [p.chunk.chunk_id for p in passages]
+        for cid in fa.chunk_ids:
+            if cid not in ids and cid in self.retriever.by_id:
+                passages.append(ScoredChunk(self.retriever.by_id[cid], 0.0, {"keyword": None, "dense": None}))
+                ids.append(cid)
+        number = {i + 1: ids.index(cid) + 1 for i, cid in enumerate(fa.chunk_ids) if cid in ids}
+        text = re.sub(r"\[(\d+)\]", lambda m: f"[{number[int(m.group(1))]}]" if int(m.group(1)) in number else "",
+                      format_fact_answer(fa))
+        cited = tuple(sorted(n - 1 for n in number.values()))
+        filters = {**retrieval.filters, "facts": True}
+        return (Retrieval(tuple(passages), filters, "", retrieval.timings_ms),
+                Extract("根据指标表:\n" + text, cited, False, True))
 
     def _retrieve(self, parsed: ParsedQuestion) -> Retrieval:
         if len(parsed.regions) <= 1:
@@ -168,6 +198,9 @@ class Pipeline:
         generator = self.generator_name if prep.messages else "extractive"
         refusal = prep.refusal
         if refusal:
+            if prep.extract.text:  # point at what the reports do hold (e.g. an amount but no growth rate)
+                return self._answer(prep, refusal_text(prep, refusal) + "\n" + prep.extract.text, True,
+                                    extract_citations(prep.extract, passages), "extractive", notices, refusal)
             return self._answer(prep, refusal_text(prep, refusal), True, (), generator, notices, refusal)
         if generated is not None and prep.messages:
             checked = check_generated(generated, defang_passages(passages[:CONTEXT_PASSAGES]))  # guard
