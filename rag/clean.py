@@ -74,7 +74,7 @@ def clean_line(line: str) -> str:
 
 
 def clean_text(raw: str) -> str:
-    """Clean a whole document: chrome lines dropped, lines cleaned, blank runs collapsed.
+    r"""Clean a whole document: chrome lines dropped, lines cleaned, blank runs collapsed.
 
     >>> clean_text("欢迎访问台江区人民政府门户网站\\n\\n加大字体 缩小字体 收藏 打印\\n- 地区生产总值增长**5.5%**;")
     '地区生产总值增长5.5%;'

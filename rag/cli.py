@@ -19,7 +19,7 @@ from rag.config import get_settings
 from rag.errors import RagError
 
 
-def _settings(args: argparse.Namespace, **extra: Any):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace, **extra: Any) -> Any:
     overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
     if getattr(args, "index", None):
         overrides["index_dir"] = Path(args.index)
@@ -28,7 +28,7 @@ def _settings(args: argparse.Namespace, **extra: Any):  # type: ignore[no-untype
     return get_settings(**overrides)
 
 
-def _progress_bar():  # type: ignore[no-untyped-def]
+def _progress_bar() -> Any:
     from tqdm import tqdm
 
     bars: dict[str, Any] = {}

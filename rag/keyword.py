@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ _PUNCT_RE = re.compile(r"^[\W_]+$")
 STOPWORDS = frozenset("的 了 和 是 在 与 及 等 对 为 把 将 被 从 中 上 下 也 就 都 而 并 或 之 其 以 于 我们 一个 多少 什么 哪些 是否 吗 呢 啊 请问 请 问".split())
 
 
-def _jieba():  # type: ignore[no-untyped-def]
+def _jieba() -> Any:
     import jieba
 
     with _jieba_lock:
@@ -61,7 +62,7 @@ class KeywordIndex:
             return cls([], None)
         model = bm25s.BM25(k1=1.2, b=0.75)
         docs = [t if t else ["<empty>"] for t in tokens]
-        model.index(docs, show_progress=False)  # type: ignore[arg-type]
+        model.index(docs, show_progress=False)
         return cls(list(ids), model)
 
     def save(self, path: Path) -> None:

@@ -93,7 +93,7 @@ class Pipeline:
 
     @property
     def generator_name(self) -> str:
-        """local | openai | extractive."""
+        """The active generator: local | openai | extractive."""
         return self.generator.name if self.generator is not None else "extractive"
 
     def describe(self) -> dict[str, Any]:
@@ -134,8 +134,11 @@ class Pipeline:
         return prep
 
     def _with_facts(self, parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract) -> tuple[Retrieval, Extract]:
-        """Answer from the indicator table (rag.facts) for comparisons, conflicting sources, or when the
-        passages gave no answer; its source chunks join the passages so [n] still maps to a passage."""
+        """Answer from the indicator table (rag.facts) when it knows better than one clause.
+
+        Used for comparisons, conflicting sources, or when the passages gave no answer; the table's
+        source chunks join the passages so every [n] still maps to a passage.
+        """
         if retrieval.refusal or not parsed.indicators or not parsed.regions:
             return retrieval, extract
         try:

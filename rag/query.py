@@ -108,7 +108,7 @@ def find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]
 
 
 def find_intent(text: str) -> str:
-    """target (目标/预期/力争/计划) vs actual (完成/实现/增长了) vs any."""
+    """The intent: target (目标/预期/力争/计划), actual (完成/实现/增长了) or any."""
     lower = text.lower()
     target = any(w in text for w in TARGET_WORDS) or any(re.search(rf"\b{w}\b", lower) for w in EN_TARGET)
     if target and re.search(r"实际|实现了|完成了|actual", lower):  # 「实际增速和增长目标」: both

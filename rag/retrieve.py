@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class Retriever:
             )
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> Any:
         """The Chroma collection, opened on first use."""
         with self._lock:
             if self._store is None:
@@ -207,8 +208,10 @@ def _grams(text: str) -> set[str]:
 
 
 def _dedupe(passages: list[ScoredChunk], threshold: float = 0.6) -> list[ScoredChunk]:
-    """Collapse near-duplicate passages (4-gram Jaccard ≥ threshold once figures are masked);
-    the best-ranked copy keeps its place, but an unredacted copy replaces a redacted one."""
+    """Collapse near-duplicate passages (4-gram Jaccard ≥ threshold once figures are masked).
+
+    The best-ranked copy keeps its place, but an unredacted copy replaces a redacted one.
+    """
     out: list[ScoredChunk] = []
     grams: list[set[str]] = []
     for sc in passages:

@@ -8,7 +8,7 @@ import pytest
 
 from rag.chunking import chunk_document
 from rag.clean import clean_text, is_chrome_line
-from rag.describe import describe, find_region
+from rag.describe import find_region
 from rag.documents import build_document
 from rag.textnorm import figures, fold, ungrounded
 from rag.types import LoadedFile
