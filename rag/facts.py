@@ -103,7 +103,7 @@ _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
     "进出口总额": ("国家", "地区"),  # 「与共建“一带一路”国家进出口」 is a part of the total
 }
 _EXCLUDED_NEAR: dict[str, tuple[str, ...]] = {  # anywhere in the 4 characters before the name
-    "进出口总额": ("国家", "伙伴"),
+    "进出口总额": ("国家", "伙伴", "电商", "跨境"),
     "地区生产总值": ("湾区", "都市圈", "城市群", "经济圈"),
 }
 _CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年")  # in the clause before the figure: not one year
@@ -111,7 +111,8 @@ _EXCLUDED_SUFFIXES: dict[str, tuple[str, ...]] = {
     "进出口总额": ("出口", "进口"),  # 「外贸出口增长7.2%」 is exports only
     "实际利用外资": ("企业", "项目", "机构", "准入", "市场", "占比"),  # 「新设外资企业数量增长19.5%」
 }
-_MULTI_YEAR_RE = re.compile(r"十年来|的五年|五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
+_FUTURE_FIVE_RE = re.compile(r"十五五|今后五年|未来五年")
+_MULTI_YEAR_RE = re.compile(r"十年来|的五年|这五年|五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
 _BEFORE_QUALIFIERS = ("力争", "同比", "比上年", "突破", "超过", "年均", "累计", "上半年", "约")
 _AFTER_QUALIFIERS = ("左右", "以上", "以内", "以下")
 _PERIOD_RE = re.compile(r"上半年|下半年|前三季度|一季度|\d{1,2}-\d{1,2}月份?|到\d{1,2}月份?|截止目前")
@@ -251,6 +252,20 @@ def _top_section(doc: Document, pos: int) -> Section | None:
     return top
 
 
+def _heading_line(folded: str, pos: int, max_lines: int = 15) -> str:
+    """The nearest short line (≤ 30 characters, no 。) before ``pos``: a heading describe() may not know."""
+    end = folded.rfind("\n", 0, pos)
+    for _ in range(max_lines):
+        if end <= 0:
+            return ""
+        start = folded.rfind("\n", 0, end) + 1
+        line = folded[start:end].strip()
+        if line and len(line) <= 30 and "。" not in line:
+            return line
+        end = start - 1
+    return ""
+
+
 def _nearest_section(doc: Document, pos: int) -> Section | None:
     """The nearest heading (any level) before ``pos``."""
     near: Section | None = None
@@ -358,6 +373,8 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 gap = folded[prev_end: fig.start]
                 if prev_end == m_end and len(gap) > _MAX_GAP:
                     break
+                if re.match(r"(?:以上|以下|左右)?的", folded[fig.end: fig.end + 3]):
+                    break  # 「经济总量超500亿元的县域增至12个」: the figure qualifies something else
                 if re.match(r"、\s*\d", folded[fig.end: fig.end + 3]) and prev_end == m_end and not _GROWTH_RE.search(gap):
                     break  # 「接连突破8万亿元、9万亿元」: milestones, not one year's figure
                 if "从" in gap and _FROM_RE.match(folded[fig.end: fig.end + 4]):
@@ -397,7 +414,14 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
     near_is_sub = near is not None and near is not top
     line_start = folded.rfind("\n", 0, fig.start)
     paragraph = folded[folded.rfind("\n", 0, max(line_start, 0)) + 1: fig.start]  # this and the previous line
-    five_years = bool(_MULTI_YEAR_RE.search(paragraph) or (near_is_sub and near is not None and _MULTI_YEAR_RE.search(near.title)))
+    heading = _heading_line(folded, fig.start)
+    this_line = folded[line_start + 1: fig.start]
+    # 「“十五五”时期的主要目标任务」 above, unless this line names its own year (「2022年我们要…主要目标是」)
+    future_five = (bool(_FUTURE_FIVE_RE.search(heading)) and "回顾" not in heading
+                   and not _YEAR_IN_TEXT_RE.search(this_line))
+    five_here = future_five or bool(_MULTI_YEAR_RE.search(this_line))  # for targets: this line or the heading
+    five_years = five_here or bool(  # for results: also the previous line or the sub-section title
+        _MULTI_YEAR_RE.search(paragraph) or (near_is_sub and near is not None and _MULTI_YEAR_RE.search(near.title)))
     part_before = folded[p_start: fig.start]
     sentence_before = folded[s_start: fig.start]
     quals = _qualifiers(folded, clause_start, fig, m_end)
@@ -409,6 +433,8 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
     if "预计" in sentence_before or (top is not None and "预计" in top.title):
         kind = "forecast"
     elif top is not None and top.kind in ("targets", "plan"):
+        kind = "target"
+    elif future_five:
         kind = "target"
     elif near_is_sub and near is not None and near.kind == "targets":
         kind = "target"  # 「二、“十五五”时期主要目标任务」 inside a review part
@@ -430,8 +456,9 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
         year, year_source = years[-1], "clause"
     elif relative and report_year and doc.kind != "汇编":
         year, year_source = (report_year if relative[-1] == "今年" else report_year - 1), "clause"
-    elif five_years and (kind == "target" or "累计" in quals or ind.name in PEOPLE_INDICATORS):
-        year, year_source = None, "multi-year"  # five-year targets; five-year sums (新增就业)
+    elif (kind == "target" and five_here) or (kind != "target" and five_years and (
+            "累计" in quals or ind.name in PEOPLE_INDICATORS or (measure == "level" and ind.name == "实际利用外资"))):
+        year, year_source = None, "multi-year"  # five-year targets; five-year sums (新增就业, 使用外资)
     elif kind == "target" and top is not None and top.kind == "review" and report_year:
         year, year_source = report_year, "report"  # targets inside a review part speak of the report year
     elif chunk is not None and chunk.period_year:
