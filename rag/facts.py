@@ -103,14 +103,15 @@ _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
     "进出口总额": ("国家", "地区"),  # 「与共建“一带一路”国家进出口」 is a part of the total
 }
 _EXCLUDED_NEAR: dict[str, tuple[str, ...]] = {  # anywhere in the 4 characters before the name
-    "进出口总额": ("国家", "伙伴", "电商", "跨境"),
+    "进出口总额": ("国家", "伙伴", "电商", "跨境", "对"),  # 「对东盟进出口增长8%」
     "地区生产总值": ("湾区", "都市圈", "城市群", "经济圈"),
 }
 _CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年")  # in the clause before the figure: not one year
 _EXCLUDED_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "进出口总额": ("出口", "进口"),  # 「外贸出口增长7.2%」 is exports only
-    "实际利用外资": ("企业", "项目", "机构", "准入", "市场", "占比"),  # 「新设外资企业数量增长19.5%」
+    "进出口总额": ("出口", "进口", "实绩", "企业"),  # 「外贸出口增长7.2%」 is exports only
+    "实际利用外资": ("企业", "项目", "机构", "准入", "市场", "占比", "和对外"),  # 「新设外资企业数量增长19.5%」
 }
+_PLAN_HEADING_RE = re.compile(r"(?:((?:19|20)\d{2})年|今年)[^。]{0,6}?(?:重点工作|工作安排|主要任务|工作任务|工作重点)")
 _FUTURE_FIVE_RE = re.compile(r"十五五|今后五年|未来五年")
 _MULTI_YEAR_RE = re.compile(r"十年来|的五年|这五年|五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
 _BEFORE_QUALIFIERS = ("力争", "同比", "比上年", "突破", "超过", "年均", "累计", "上半年", "约")
@@ -377,7 +378,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                     break  # 「经济总量超500亿元的县域增至12个」: the figure qualifies something else
                 if re.match(r"、\s*\d", folded[fig.end: fig.end + 3]) and prev_end == m_end and not _GROWTH_RE.search(gap):
                     break  # 「接连突破8万亿元、9万亿元」: milestones, not one year's figure
-                if "从" in gap and _FROM_RE.match(folded[fig.end: fig.end + 4]):
+                if ("从" in gap or "由" in gap) and _FROM_RE.match(folded[fig.end: fig.end + 4]):
                     prev_end = fig.end  # 「从7248亿元提高到8865亿元」: keep the end value (the base year is rarely stated)
                     continue
                 if prev_end > m_end and _TO_RE.match(gap):
@@ -417,9 +418,11 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
     heading = _heading_line(folded, fig.start)
     this_line = folded[line_start + 1: fig.start]
     # 「“十五五”时期的主要目标任务」 above, unless this line names its own year (「2022年我们要…主要目标是」)
+    own_year = bool(_YEAR_IN_TEXT_RE.search(this_line))
     future_five = (bool(_FUTURE_FIVE_RE.search(heading)) and "回顾" not in heading
-                   and not _YEAR_IN_TEXT_RE.search(this_line))
-    five_here = future_five or bool(_MULTI_YEAR_RE.search(this_line))  # for targets: this line or the heading
+                   and not own_year and not _YEAR_IN_TEXT_RE.search(heading))
+    plan_heading = _PLAN_HEADING_RE.search(heading)  # 「三、2026年重点工作」 that describe() did not take as a part
+    five_here = future_five or (not own_year and bool(_MULTI_YEAR_RE.search(this_line)))  # this line or heading
     five_years = five_here or bool(  # for results: also the previous line or the sub-section title
         _MULTI_YEAR_RE.search(paragraph) or (near_is_sub and near is not None and _MULTI_YEAR_RE.search(near.title)))
     part_before = folded[p_start: fig.start]
@@ -429,12 +432,15 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
     if period and period.group(0) not in quals:
         quals = (*quals, period.group(0))  # a part of the year (上半年, 1-10月份)
 
+    report_year = chunk.year if chunk else doc.year
     # kind
     if "预计" in sentence_before or (top is not None and "预计" in top.title):
         kind = "forecast"
     elif top is not None and top.kind in ("targets", "plan"):
         kind = "target"
     elif future_five:
+        kind = "target"
+    elif plan_heading and (not plan_heading.group(1) or not report_year or int(plan_heading.group(1)) >= report_year):
         kind = "target"
     elif near_is_sub and near is not None and near.kind == "targets":
         kind = "target"  # 「二、“十五五”时期主要目标任务」 inside a review part
@@ -445,7 +451,6 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
         kind = "actual"
 
     # year the figure refers to
-    report_year = chunk.year if chunk else doc.year
     years = [int(y) for y in _YEAR_IN_TEXT_RE.findall(part_before)] or [
         int(y) for y in _HORIZON_RE.findall(sentence_before)]  # 「到2030年,…;…达到9万元左右」
     relative = _RELATIVE_YEAR_RE.findall(sentence_before)
@@ -456,9 +461,11 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
         year, year_source = years[-1], "clause"
     elif relative and report_year and doc.kind != "汇编":
         year, year_source = (report_year if relative[-1] == "今年" else report_year - 1), "clause"
-    elif (kind == "target" and five_here) or (kind != "target" and five_years and (
-            "累计" in quals or ind.name in PEOPLE_INDICATORS or (measure == "level" and ind.name == "实际利用外资"))):
+    elif (kind == "target" and five_here) or (kind != "target" and (("累计" in quals and five_years) or (
+            five_here and (ind.name in PEOPLE_INDICATORS or (measure == "level" and ind.name == "实际利用外资"))))):
         year, year_source = None, "multi-year"  # five-year targets; five-year sums (新增就业, 使用外资)
+    elif kind == "target" and plan_heading and plan_heading.group(1):
+        year, year_source = int(plan_heading.group(1)), "section"
     elif kind == "target" and top is not None and top.kind == "review" and report_year:
         year, year_source = report_year, "report"  # targets inside a review part speak of the report year
     elif chunk is not None and chunk.period_year:

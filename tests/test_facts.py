@@ -324,6 +324,8 @@ def test_targets_paragraph_inside_a_review_part() -> None:
         ("新设外资企业数量增长19.5%。", []),
         ("年末城镇调查失业率从上半年5.5%降到5.3%。", [("城镇调查失业率", "level", 5.3, "%")]),
         ("进出口总额接连突破8万亿元、9万亿元。", []),
+        ("对东盟进出口增长8%,省内有进出口实绩的企业数量增长7%。", []),
+        ("全体居民人均可支配收入由2.57万元增加到3.52万元。", [("居民人均可支配收入", "level", 3.52, "万元")]),
         ("初步统计,全省地区生产总值60199.45亿元、增长5%,固定资产投资下降3.3%。",
          [("地区生产总值", "level", 60199.45, "亿元"), ("地区生产总值", "growth", 5.0, "%"),
           ("固定资产投资", "growth", 3.3, "%")]),
@@ -342,6 +344,15 @@ def test_multi_year_figures_have_no_single_year() -> None:
         ("地区生产总值", "level", 121.0, 2023), ("地区生产总值", "growth", 5.2, None),
         ("城镇新增就业", "level", 1270.0, None), ("粮食产量", "level", 1.3, None)]
     assert all(f.kind == "actual" for f in facts)
+
+
+def test_plan_heading_that_describe_does_not_know() -> None:
+    text = ("2026年政府工作报告\n——2026年1月20日在省第十四届人民代表大会第四次会议上\n各位代表：\n"
+            "一、2025年工作回顾\n全年地区生产总值增长5.1%。\n三、2026年重点工作\n"
+            "二是全面增强开放竞争力。力争新增外资外贸企业30家左右,进出口总额增长3%以上。\n")
+    facts = facts_of(text)
+    assert [(f.indicator, f.year, f.kind, f.value) for f in facts] == [
+        ("地区生产总值", 2025, "actual", 5.1), ("进出口总额", 2026, "target", 3.0)]
 
 
 def test_decline_is_kept_as_stated() -> None:
