@@ -106,7 +106,7 @@ _EXCLUDED_NEAR: dict[str, tuple[str, ...]] = {  # anywhere in the 4 characters b
     "进出口总额": ("国家", "伙伴", "电商", "跨境", "对"),  # 「对东盟进出口增长8%」
     "地区生产总值": ("湾区", "都市圈", "城市群", "经济圈"),
 }
-_CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年")  # in the clause before the figure: not one year
+_CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年|每年")  # in the clause before the figure: not one year
 _EXCLUDED_SUFFIXES: dict[str, tuple[str, ...]] = {
     "进出口总额": ("出口", "进口", "实绩", "企业"),  # 「外贸出口增长7.2%」 is exports only
     "实际利用外资": ("企业", "项目", "机构", "准入", "市场", "占比", "和对外"),  # 「新设外资企业数量增长19.5%」
@@ -203,8 +203,10 @@ class _Fig:
     value: float | None
     unit: str
     redacted: bool
+    range: bool = False  # 「4.5%—5%」: value is the lower bound, the text keeps both
 
 
+_RANGE_RE = re.compile(r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)(?:%|个百分点)?\s*[-—–~至]\s*(\d+(?:\.\d+)?)(%|个百分点)")
 _GRAIN_RE = re.compile(r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)\s*(万亿斤|亿斤|万斤|亿公斤|万吨)")
 _ABOUT_RE = re.compile(r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)(多|余)(万亿元|亿元|万元|元|亿美元|万美元|万人|人)")
 GRAIN_UNITS = frozenset({"万亿斤", "亿斤", "万斤", "亿公斤", "万吨"})
@@ -214,6 +216,9 @@ def _figures(text: str) -> list[_Fig]:
     """Figures with a unit in folded text (years and bare numbers skipped); redacted ones too."""
     found: list[_Fig] = [_Fig(m.start(), m.end(), float(m.group(1)), m.group(2), False) for m in _GRAIN_RE.finditer(text)]
     grain = {f.start for f in found}
+    for m in _RANGE_RE.finditer(text):
+        found.append(_Fig(m.start(), m.end(), float(m.group(1)), m.group(3), False, True))
+        grain.update(range(m.start(), m.end()))
     for m in _ABOUT_RE.finditer(text):  # 「1270多万人」: at least the number
         found.append(_Fig(m.start(), m.end(), float(m.group(1)), m.group(3), False))
         grain.add(m.start())
@@ -428,6 +433,8 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
     part_before = folded[p_start: fig.start]
     sentence_before = folded[s_start: fig.start]
     quals = _qualifiers(folded, clause_start, fig, m_end)
+    if fig.range:
+        quals = (*quals, "区间")
     period = _PERIOD_RE.search(part_before)
     if period and period.group(0) not in quals:
         quals = (*quals, period.group(0))  # a part of the year (上半年, 1-10月份)

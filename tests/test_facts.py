@@ -355,6 +355,13 @@ def test_plan_heading_that_describe_does_not_know() -> None:
         ("地区生产总值", 2025, "actual", 5.1), ("进出口总额", 2026, "target", 3.0)]
 
 
+def test_range_targets_keep_both_bounds_in_the_text() -> None:
+    text = NATIONAL_HEAD.replace("一、2023年工作回顾", "二、2024年工作安排") + "主要预期目标是：国内生产总值增长4.5-5%。\n"
+    (fact,) = facts_of(text)
+    assert (fact.value, fact.unit, fact.value_text, fact.kind, fact.year) == (4.5, "%", "4.5-5%", "target", 2024)
+    assert "区间" in fact.qualifiers and fact.display_value() == "增长4.5-5%"
+
+
 def test_decline_is_kept_as_stated() -> None:
     (fact,) = facts_of(TAIJIANG_HEAD + "一、2021年工作回顾\n固定资产投资下降3.3%。\n")
     assert "下降" in fact.qualifiers and fact.display_value() == "下降3.3%"
