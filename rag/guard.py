@@ -48,10 +48,11 @@ REVEAL_RE = re.compile(
     r"[^.!?\n]{0,20}\b(instructions?|rules|prompt|guidelines)\b",
     re.I,
 )
+_NOT_ZH = r"(?<!不要)(?<!不得)(?<!不能)(?<!不许)(?<!请勿)(?<!切勿)(?<!禁止)(?<!不)(?<!别)(?<!勿)"  # 「不要编造」 asks for care
 FABRICATE_RE = re.compile(
-    r"(编造|捏造|杜撰|虚构|瞎编|胡编|乱编|编写一个|编一个|编个|编一下|凭空|随便(说|给|写|编|报|填)|随口|猜(一下|一个|个|猜|测一下)"
+    _NOT_ZH + r"(编造|捏造|杜撰|虚构|瞎编|胡编|乱编|编写一个|编一个|编个|编一下|凭空|随便(说|给|写|编|报|填)|随口|猜(一下|一个|个|猜|测一下)"
     r"|帮我(编|造|想)(一个|个)?(数字|数据|数值|目标|指标))"
-    r"|\b(make up|made-up|invent|fabricate|guess|imagine|pretend)\b[^.!?\n]{0,40}\b(number|figure|target|value|"
+    r"|(?<!not )(?<!n't )(?<!never )\b(make up|made-up|invent|fabricate|guess|imagine|pretend)\b[^.!?\n]{0,40}\b(number|figure|target|value|"
     r"data|statistic|rate|gdp)",
     re.I,
 )

@@ -329,9 +329,23 @@ def _all_eval_questions() -> list[str]:
     return out
 
 
+def test_guard_on_the_adversarial_set() -> None:
+    """Guarded kinds are blocked; answerable adversarial wordings (false premises, 「不要编造」) are not."""
+    cases = [json.loads(line) for line in (REPO / "evals" / "adversarial.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    assert len(cases) >= 20
+    for case in cases:
+        last = (case.get("turns") or [case.get("question")])[-1]
+        if case["answerable"]:
+            assert check_question(last) is None, case["id"]
+        elif case["kind"] in ("override", "reveal", "fabricate"):
+            assert check_question(last) is not None, case["id"]
+
+
 def test_guard_passes_ordinary_questions_and_report_text() -> None:
     questions = _all_eval_questions() + ["剔除价格因素后GDP增长多少", "忽略价格因素，规模以上工业增加值增长多少",
-                                         "报告是否忽略了群众的要求", "2024年的预期目标和编制预算的原则是什么"]
+                                         "报告是否忽略了群众的要求", "2024年的预期目标和编制预算的原则是什么",
+                                         "别瞎编，仓山区2024年GDP目标是多少", "Do not make up numbers: Cangshan GDP target?"]
     assert len(questions) > 50
     assert [q for q in questions if check_question(q)] == []
     sentences = [s for p in sorted((REPO / "corpus").glob("*")) for s in re.split(r"[。！？\n]",
