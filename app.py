@@ -18,6 +18,7 @@ import streamlit as st
 from rag.config import REPO_ROOT, Settings, get_settings
 from rag.errors import RagError
 from rag.feedback import FeedbackStore
+from rag.textnorm import CITATION_RE
 from rag.types import Answer, ScoredChunk
 from rag.ui_format import (
     answer_keys,
@@ -27,6 +28,7 @@ from rag.ui_format import (
     highlight_figures,
     link_citations,
     md_lines,
+    source_links,
 )
 
 st.set_page_config(page_title="政府工作报告问答 · Gov-report RAG", page_icon=":material/description:", layout="wide")
@@ -134,13 +136,19 @@ def copy_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def render_sources(passages: tuple[ScoredChunk, ...] | list[ScoredChunk], cited: set[int], keys: set[Any],
-                   anchor: str, documents: dict[str, Any]) -> None:
-    """Numbered source cards: passage with the answer's figures marked, and the whole document."""
+def render_sources(passages: tuple[ScoredChunk, ...] | list[ScoredChunk], cited: set[int] | None,
+                   keys: set[Any], anchor: str, documents: dict[str, Any]) -> None:
+    """Numbered source cards: passage with the answer's figures marked, and the whole document.
+
+    ``cited`` is None while the answer is not final yet (nothing is marked as cited then).
+    """
     if not passages:
         return
-    st.caption(f"检索到的段落 Retrieved passages ({len(passages)}) — 已引用 cited: "
-               + (", ".join(f"[{n}]" for n in sorted(cited)) or "无 none"))
+    label = f"检索到的段落 Retrieved passages ({len(passages)})"
+    if cited is not None:
+        label += " — 已引用 cited: " + (", ".join(f"[{n}]" for n in sorted(cited)) or "无 none")
+    st.caption(label)
+    cited = cited or set()
     for n, sc in enumerate(passages, 1):
         c = sc.chunk
         st.markdown(f'<div id="{anchor}-{n}"></div>', unsafe_allow_html=True)
@@ -164,11 +172,14 @@ def render_answer(msg: dict[str, Any], documents: dict[str, Any], settings: Sett
         if answer.refusal_reason and answer.refusal_reason not in answer.answer:
             st.caption("拒答原因 Reason: " + escape_md(answer.refusal_reason))
     else:
-        st.markdown(link_citations(answer.answer, anchor, cited), unsafe_allow_html=True)
+        text = link_citations(answer.answer, anchor, cited)
+        if cited and not {int(n) for n in CITATION_RE.findall(answer.answer)} & cited:
+            text += "\n\n" + source_links(anchor, cited)  # cited by the checker, not marked in the text
+        st.markdown(text, unsafe_allow_html=True)
     for notice in answer.notices:
         st.warning(escape_md(notice), icon=":material/warning:")
     streamed = msg.get("streamed")
-    if streamed and streamed.strip() != answer.answer.strip():
+    if streamed and answer.generator == "extractive":  # the generated text was replaced (see notices)
         with st.expander("未采用的生成文本 Generated text (not shown as the answer)"):
             st.text(streamed)
     meta = [f"generator: {answer.generator}", f"{answer.timings_ms.get('total', 0):.0f} ms"]
@@ -208,7 +219,7 @@ def ask(pipeline: Any, question: str, turns: list[str], settings: Settings) -> d
             st.caption("摘录答案 Extractive answer")
             st.markdown(highlight_figures(prep.extract.text, set(), multiline=True), unsafe_allow_html=True)
         gen_slot = st.container()  # the stream goes above the passages, which are shown at once
-        render_sources(prep.passages, set(), answer_keys(prep.extract.text), "live",
+        render_sources(prep.passages, None, answer_keys(prep.extract.text), "live",
                        pipeline.retriever.documents)
         error = ""
         if prep.messages:

@@ -142,6 +142,15 @@ def link_citations(answer: str, anchor: str, valid: Iterable[int]) -> str:
     return "".join(out)
 
 
+def source_links(anchor: str, cited: Iterable[int]) -> str:
+    """Links to the cited cards, for answers that cite passages without ``[n]`` markers in the text.
+
+    >>> source_links("m", [2, 1])
+    '来源 Sources: <a href="#m-1">[1]</a> <a href="#m-2">[2]</a>'
+    """
+    return "来源 Sources: " + " ".join(f'<a href="#{anchor}-{n}">[{n}]</a>' for n in sorted(set(cited)))
+
+
 def _link_line(line: str, anchor: str, ok: set[int], keep_pipes: bool) -> str:
     def esc(part: str) -> str:
         return _esc(part).replace("\\|", "|") if keep_pipes else _esc(part)

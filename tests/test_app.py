@@ -267,11 +267,17 @@ def scripted_llm(monkeypatch: pytest.MonkeyPatch, seed_env: Path) -> Iterator[Th
         server.server_close()
 
 
-def test_streamed_answer_is_checked_and_shown(scripted_llm: ThreadingHTTPServer) -> None:
-    scripted_llm.reply = "仓山区2024年地区生产总值预期增长5.5%[1]。"  # type: ignore[attr-defined]
+@pytest.mark.parametrize("generated", [
+    "仓山区2024年地区生产总值预期增长5.5%[1]。",
+    "仓山区2024年地区生产总值预期增长5.5%。",  # no marker: the checker cites the passage holding 5.5%
+])
+def test_streamed_answer_is_checked_and_shown(scripted_llm: ThreadingHTTPServer, generated: str) -> None:
+    scripted_llm.reply = generated  # type: ignore[attr-defined]
     at = start()
     reply = ask(at, "仓山区2024年GDP目标")
-    assert "预期增长5.5%" in text_of(reply)  # the generated wording, not the extract
+    body = text_of(reply)
+    assert "预期增长5.5%" in body  # the generated wording, not the extract
+    assert body.count('-1">[1]</a>') == 1  # one link to card [1], in the text or as "来源 Sources"
     assert not reply.warning
     assert any("generator: openai" in c.value for c in reply.caption)
 
