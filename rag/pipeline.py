@@ -32,7 +32,7 @@ from rag.answer import (
 )
 from rag.chunking import chunk_id
 from rag.config import Settings
-from rag.errors import RagError
+from rag.errors import ModelUnavailableError, RagError
 from rag.extractive import Extract, extract_answer
 from rag.generators import Generator, select_generator
 from rag.guard import check_question, defang_passages, leaks_prompt
@@ -245,6 +245,9 @@ class Pipeline:
         try:
             text = "".join(self.stream(prep))
         except RagError as exc:
+            if isinstance(exc, ModelUnavailableError) and self.generator_name == "local":  # reliability fix:
+                # a local model that cannot load will not heal itself: answer extractively from now on
+                self.generator, self.generator_reason = None, f"extractive: local model unusable: {exc.message}"
             return self.finalize(prep, None, f"生成模型不可用,已改用原文摘录回答:{exc.message}")
         return self.finalize(prep, text)
 

@@ -181,6 +181,10 @@ def test_corrupt_local_model_falls_back_to_extractive(small_index: Path, tmp_pat
         assert answer.generator == "extractive" and "5.5%" in fold(answer.answer), kind
         assert answer.citations and answer.notices, kind
         assert str(path.name) in answer.notices[0] or str(path) in answer.notices[0], (kind, answer.notices)
+        # the pipeline stops trying the broken model and says why
+        assert pipe.generator_name == "extractive" and "unusable" in pipe.describe()["generator_reason"], kind
+        again = pipe.ask(QUESTION)
+        assert again.generator == "extractive" and not again.notices and "5.5%" in fold(again.answer)
 
 
 def test_missing_model_file(small_index: Path, tmp_path: Path) -> None:
