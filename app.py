@@ -119,12 +119,19 @@ def feedback_store(settings: Settings) -> FeedbackStore:
 
 
 def on_feedback(key: str, msg: dict[str, Any], settings: Settings) -> None:
+    import sqlite3
+
     value = st.session_state.get(key)
     store = feedback_store(settings)
-    if value is None:
-        store.remove(msg["id"])
-    else:
-        store.record(msg["id"], msg["answer"], int(value))
+    try:
+        if value is None:
+            store.remove(msg["id"])
+        else:
+            store.record(msg["id"], msg["answer"], int(value))
+    except (OSError, sqlite3.Error) as exc:  # e.g. a read-only index directory
+        st.toast(f"反馈未能保存 feedback not saved: {exc}", icon=":material/error:")
+        return
+    st.toast("谢谢反馈 Thanks for the feedback", icon=":material/check:")
 
 
 def copy_text(answer: Answer) -> str:
@@ -327,7 +334,7 @@ def kb_page() -> None:
 
     st.subheader("删除 / 重新索引 Delete / Re-index")
     labels = {r["doc_id"]: f"{r['region']} {r['year'] or ''} · {r['title']} · {r['source']}" for r in rows}
-    chosen = st.multiselect("要删除的文档 Documents to delete", list(labels), format_func=labels.get,
+    chosen = st.multiselect("要删除的文档 Documents to delete", list(labels), format_func=lambda d: labels.get(d, d),
                             disabled=not allowed,
                             help="从索引中移除;位于 uploads/ 的上传文件同时删除,corpus 中的其他文件保留在磁盘上"
                                  "(重新索引 corpus 会再次加入)。")
