@@ -239,10 +239,11 @@ def test_sigkill_during_ingest_keeps_previous_index(tmp_path: Path) -> None:
         bad_answer = answers_gdp_target(work)
         if bad_answer:
             problems.append(bad_answer)
-        outcome = "killed" if run.killed else "finished before the kill"
+        mid_ingest = run.killed and not run.finished
+        outcome = "killed" if mid_ingest else "finished before the kill"
         results.append(f"{kind} {at:.2f}s: {outcome} after «{run.last_stage}», generation {gen_before}→{gen_after}"
                        + (f" PROBLEMS: {problems}" if problems else ""))
-        survived += run.killed and not problems
+        survived += mid_ingest and not problems
         if gen_after != gen_before:  # the new generation went live: change the corpus again
             version += 1
             _mutate(corpus, version)
