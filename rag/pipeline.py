@@ -127,7 +127,9 @@ class Pipeline:
         prep = Prepared(question, standalone, parsed, retrieval, extract, started=t0)
         prep.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
         prep.timings_ms["prepare"] = (time.perf_counter() - t0) * 1000
-        if passages and not prep.refusal and self.generator is not None and not retrieval.filters.get("facts"):
+        # the model only phrases answers: not for table answers, refusals, or values the report redacts
+        if (passages and not prep.refusal and self.generator is not None and not retrieval.filters.get("facts")
+                and not extract.redacted):
             ctx = passages[:CONTEXT_PASSAGES]
             prep.messages = render_messages(self.prompts, standalone, [snippet(parsed, p) for p in ctx],
                                             [passage_label(p) for p in ctx])
