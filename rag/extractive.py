@@ -91,6 +91,8 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
                 score += 0.4
             if real and re.search(r"(突破|超过|逾|近|约)\s*[\d０-９]", clause):
                 score -= 0.6  # a threshold, not the figure itself
+            if len(q.years) == 1 and "年均" not in q.text and re.search(r"年均|累计|五年|“十[四五]五”", clause):
+                score -= 0.8  # a multi-year average or total does not answer a one-year question
             if q.intent == "target" and (TARGET_SECTION_RE.search(section) or re.search(r"力争|目标|确保", clause)):
                 score += 0.5
             if q.intent == "actual" and REVIEW_SECTION_RE.search(section):

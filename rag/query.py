@@ -163,6 +163,13 @@ def rewrite_followup(question: str, previous: Sequence[str], known_regions: Iter
         if cur.years:
             out = re.sub(r"(?:19|20)\d{2}年", f"{cur.years[0]}年", out, count=1) if last.years \
                 else f"{cur.years[0]}年" + out
+        rest = _FOLLOWUP_TAIL_RE.sub("", body)
+        for part in [*cur.regions, *(f"{y}年" for y in cur.years), *(str(y) for y in cur.years)]:
+            rest = rest.replace(part, "")
+        rest = rest.lstrip("的")
+        if rest and find_intent(rest) == "target" and find_intent(out) != "target":
+            # 「2026年的增长目标呢?」 after an actual question: ask for the target instead
+            out = re.sub(r"(增长了多少|增长多少|是多少|多少)[?？]?$", "", out) + rest
         return out
     needs_region = not cur.regions and not cur.unknown_regions and bool(region)
     needs_year = not cur.years and bool(years)
