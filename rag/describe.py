@@ -43,8 +43,9 @@ _HEADING_NUM_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、.．\s]|
 _YEAR_HEADING_RE = re.compile(
     r"(\d{4})年[^。\n]{0,14}?(工作回顾|预期目标|主要目标|工作安排|工作任务|工作计划|主要经济指标|经济社会发展主要目标)"
 )
+_NUMBERED_YEAR_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、.．\s])[^。\n]{0,12}?((?:19|20)\d{2})年")
 _KIND_WORDS = [
-    ("targets", ("预期目标", "主要目标", "目标任务")),
+    ("targets", ("预期目标", "主要目标", "目标任务", "总体要求", "政策取向")),
     ("plan", ("工作安排", "工作任务", "工作计划", "打算", "努力方向", "重点做好", "重点抓好", "下半年")),
     ("review", ("工作回顾", "回顾", "主要工作", "成效", "总结", "完成情况", "主要经济指标")),
 ]
@@ -142,8 +143,11 @@ def find_headings(text: str) -> list[Heading]:
         if len(head) > 40:
             continue
         ym = _YEAR_HEADING_RE.search(head)
+        yn = _NUMBERED_YEAR_RE.match(head) if _HEADING_NUM_RE.match(head) and len(stripped) <= 40 else None
         if ym and (len(stripped) <= 40 or _HEADING_NUM_RE.match(head)):
             headings.append(Heading(start, head, 1, int(ym.group(1)), _kind_of(head)))
+        elif yn:  # 「二、2024年经济社会发展总体要求和政策取向」: a top-level part about that year
+            headings.append(Heading(start, head, 1, int(yn.group(1)), _kind_of(head)))
         elif len(stripped) <= 20 and _LEVEL1_WORDS_RE.search(head) and not _HEADING_NUM_RE.match(head):
             headings.append(Heading(start, head, 1, None, _kind_of(head)))
         elif _HEADING_NUM_RE.match(head) and len(head) <= 30:

@@ -24,7 +24,8 @@ from rag.types import ScoredChunk
 
 _GROWTH_RE = re.compile(r"增长|增速|增幅|提高|下降|growth|grow|increase|rate|目标|target")
 _GENERIC_TOKENS = {"年", "多少", "是", "区", "目标", "增长", "什么", "how", "much", "many", "what", "the", "of", "in",
-                   "is", "was", "s", "to", "a", "预期", "计划", "实现", "完成", "达到", "要"}
+                   "is", "was", "s", "to", "a", "预期", "计划", "实现", "完成", "达到", "要", "政府", "工作", "报告",
+                   "工作报告", "政府工作", "提出", "安排", "根据", "全国", "国家", "分别", "report", "government", "work"}
 
 
 @dataclass(frozen=True)

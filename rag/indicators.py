@@ -46,7 +46,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("粮食产量", ("粮食产量",), ("grain output", "grain production")),
 )
 
-TARGET_WORDS = ("目标", "预期", "力争", "计划", "要达到", "要实施", "确保", "打算", "预计增长", "将")
+TARGET_WORDS = ("目标", "预期", "力争", "计划", "要达到", "要实施", "确保", "打算", "预计增长", "将", "安排", "拟")
 ACTUAL_WORDS = ("完成", "实现", "预计", "增长了", "达到了", "是多少", "多少", "实际", "成效", "取得")
 EN_TARGET = ("target", "goal", "plan", "aim", "expected", "will")
 EN_ACTUAL = ("actual", "achieved", "was", "were", "did", "grew", "reached", "how much", "how many")

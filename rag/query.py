@@ -32,6 +32,8 @@ _GENERIC = {
     "自贸区", "保税区", "试验区", "集聚区", "商务区", "城市", "城乡", "省市", "区县", "县市", "都市", "超市", "上市",
 }
 _EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+(District|County|City|Province|Prefecture)\b")
+_REPORT_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?(?:的)?(?:政府)?工作报告|((?:19|20)\d{2})年报告"
+                             r"|((?:19|20)\d{2})\s+(?:government\s+)?work\s+report|report\s+of\s+((?:19|20)\d{2})", re.I)
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
 _NATIONAL_RE = re.compile(r"全国|国务院|国家|中央政府|national|china's|state council", re.I)
 
@@ -48,6 +50,7 @@ class ParsedQuestion:
     indicators: tuple[str, ...] = ()
     english: bool = False
     expansions: tuple[str, ...] = field(default=())  # extra keyword terms (canonical indicator names)
+    report_years: tuple[int, ...] = ()  # 「2019年政府工作报告」: the report itself, not the year it speaks of
 
 
 def _pinyin(name: str) -> str:
@@ -124,12 +127,18 @@ def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
     """Parse one standalone question."""
     known = list(known_regions)
     regions, unknown = find_regions(text, known)
-    years = tuple(dict.fromkeys(int(y) for y in _YEAR_RE.findall(text)))
+    report_years = tuple(dict.fromkeys(int(next(g for g in m.groups() if g)) for m in _REPORT_YEAR_RE.finditer(text)))
+    without_reports = _REPORT_YEAR_RE.sub(" ", text)
+    years = tuple(dict.fromkeys(int(y) for y in _YEAR_RE.findall(without_reports)))
+    intent = find_intent(text)
+    if report_years and not years and intent != "any":
+        # a year-Y report sets year-Y targets and reviews year Y-1
+        years = tuple(y if intent == "target" else y - 1 for y in report_years)
     inds: list[Indicator] = find_indicators(text)
     english = bool(re.search(r"[A-Za-z]{3,}", text)) and not re.search(r"[\u4e00-\u9fa5]{2,}", text)
     expansions = tuple(ind.name for ind in inds if ind.name not in text)
-    return ParsedQuestion(text, tuple(regions), tuple(unknown), years, find_intent(text),
-                          tuple(i.name for i in inds), english, expansions)
+    return ParsedQuestion(text, tuple(regions), tuple(unknown), years, intent,
+                          tuple(i.name for i in inds), english, expansions, report_years)
 
 
 _FOLLOWUP_LEAD_RE = re.compile(r"^(那么|那|还有|以及|and|what about|how about)\s*", re.I)

@@ -119,6 +119,16 @@ class Retriever:
             have = "、".join(sorted(self.regions())) or "none"
             return np.zeros_like(mask), (f"语料中没有{'、'.join(q.unknown_regions)}的报告(现有地区:{have})。"), {
                 "unknown_region": list(q.unknown_regions)}
+        if q.report_years:
+            rm = np.isin(self.row_year, list(q.report_years))
+            if not (mask & rm).any():
+                have = sorted({int(y) for y in self.row_year[mask] if y})
+                near = "、".join(f"{y}年" for y in have[-8:]) or "无"
+                who = "、".join(q.regions) if q.regions else ""
+                return mask & rm, (f"语料中没有{who}{_year_label(set(q.report_years))}的报告(现有:{near})。"), {
+                    "report_year": list(q.report_years)}
+            mask &= rm
+            filters["report_year"] = list(q.report_years)
         if q.years:
             ym = np.zeros_like(mask)
             for y in q.years:
