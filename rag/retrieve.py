@@ -122,8 +122,8 @@ class Retriever:
         if q.report_years:
             rm = np.isin(self.row_year, list(q.report_years))
             if not (mask & rm).any():
-                have = sorted({int(y) for y in self.row_year[mask] if y})
-                near = "、".join(f"{y}年" for y in have[-8:]) or "无"
+                held = sorted({int(y) for y in self.row_year[mask] if y})
+                near = "、".join(f"{y}年" for y in held[-8:]) or "无"
                 who = "、".join(q.regions) if q.regions else ""
                 return mask & rm, (f"语料中没有{who}{_year_label(set(q.report_years))}的报告(现有:{near})。"), {
                     "report_year": list(q.report_years)}
