@@ -497,7 +497,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"Machine load: numpy calibration {results['calibration_start']['matmul_ms_p50']} ms at the start, "
         f"{results.get('calibration_end', {}).get('matmul_ms_p50', '?')} ms at the end (load average "
         f"{results['calibration_start']['load_avg_1m']} → {results.get('calibration_end', {}).get('load_avg_1m', '?')}"
-        " on 2 cores: other jobs were running; compare ratios within this run, not absolute numbers across runs).", "",
+        " on 2 cores; other sessions share this machine, so compare ratios within a run, not absolute numbers across runs).", "",
+        *(["## Findings", "", *[f"- {n}" for n in results["notes"]], ""] if results.get("notes") else []),
         "## Query cost by corpus size", "",
         "| row | chunks | recall@5 | keyword | dense | fused retrieval | extractive answer | fused p50 × seeds "
         "| peak RSS MB |",
@@ -558,13 +559,14 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"skipped: {llm['skipped']}")
         else:
             warm = llm.get("cached_system_prefix", [])
-            lines += [f"- load {llm['load_s']} s; prompt tokens {llm['prompt_tokens']}; n_ctx {llm['n_ctx']}",
+            lines += [*([f"- measured {llm['measured']}"] if llm.get("measured") else []),
+                      f"- load {llm['load_s']} s; prompt tokens {llm['prompt_tokens']}; n_ctx {llm['n_ctx']}",
                       f"- time to first token: cold {llm['cold']['ttft_s']} s, cached system prefix "
                       f"{', '.join(str(w['ttft_s']) for w in warm)} s, identical prompt "
                       f"{llm['identical_prompt_again']['ttft_s']} s",
                       f"- generation {llm['gen_tok_per_s_mean']} tok/s; prompt evaluation (cold) "
                       f"{llm['prompt_eval_tok_per_s_cold']} tok/s"]
-    lines += ["", "## How the rows are made", "", (__doc__ or "").split("\n\n")[1].strip(), "", SCALING]
+    lines += ["", "## How the rows are made", "", "\n\n".join((__doc__ or "").split("\n\n")[1:4]).strip(), "", SCALING]
     return "\n".join(lines) + "\n"
 
 
