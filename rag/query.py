@@ -12,6 +12,7 @@ turn that has them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ class ParsedQuestion:
     report_years: tuple[int, ...] = ()  # 「2019年政府工作报告」: the report itself, not the year it speaks of
 
 
+@functools.lru_cache(maxsize=65536)
 def _pinyin(name: str) -> str:
+    """Pinyin of a region name, cached: questions are matched against every known region."""
     try:
         from pypinyin import lazy_pinyin
     except ImportError:  # pragma: no cover - declared dependency

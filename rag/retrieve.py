@@ -82,6 +82,7 @@ class Retriever:
         self.row_live = np.array([c is not None for c in rows], dtype=bool)
         self._order = order
         self._store = None
+        self._vector_count: int | None = None
         self._lock = threading.Lock()
         if self.embedder_id and self.embedder.id != self.embedder_id:
             from rag.errors import ConfigError
@@ -100,6 +101,12 @@ class Retriever:
 
                 self._store = VectorStore(self.settings, self.embedder.id)  # type: ignore[assignment]
             return self._store
+
+    def _has_vectors(self) -> bool:
+        """Whether the collection holds vectors (asked once per retriever: it is fixed per generation)."""
+        if self._vector_count is None:
+            self._vector_count = self.store.count()
+        return bool(self._vector_count)
 
     def regions(self) -> set[str]:
         """Regions the index holds (stated or inferred)."""
@@ -159,7 +166,7 @@ class Retriever:
         kw_hits = self.keyword.search(tokenize(query_text), n, mask)
         t1 = time.perf_counter()
         dense_hits: list[tuple[str, float]] = []
-        if self.store.count():
+        if self._has_vectors():
             vec = self.embedder.embed_query(query_text)
             where = _where(q, filters)
             allowed = {self.keyword.ids[i] for i in np.flatnonzero(mask)}
