@@ -13,12 +13,9 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from servers import free_port, serve_http  # noqa: F401  (re-exported for the reliability tests)
 
 from rag.config import Settings, get_settings
 
@@ -75,22 +72,3 @@ def write_reports(dest: Path, names: list[str]) -> Path:
     return dest
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on (bound once, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Run ``handler`` on 127.0.0.1 in a thread; yields the base URL ``http://127.0.0.1:PORT``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()

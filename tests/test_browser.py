@@ -7,7 +7,6 @@ Needs Debian's chromium and a CJK font (``apt-get install -y chromium fonts-noto
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from servers import free_port, stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -22,12 +22,6 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
@@ -47,7 +41,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90.0
 
 @pytest.fixture()
 def server(seed_index: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RAG_INDEX_DIR": str(seed_index), "RAG_GENERATOR": "extractive",
            "ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1"}
     log = (tmp_path / "streamlit.log").open("wb")
@@ -60,12 +54,7 @@ def server(seed_index: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
         _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from servers import free_port, serve_http, stop_process
 
 from rag.config import Settings
 from rag.errors import ModelUnavailableError
@@ -32,12 +31,6 @@ MESSAGES = [
     {"role": "system", "content": "你是政府工作报告问答助手。只根据资料回答，用中文，一句话。"},
     {"role": "user", "content": f"{FACTS}\n\n问题：2023年解放区新建了多少个5G基站？"},
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def settings(base_url: str, **kw: object) -> Settings:
@@ -88,12 +81,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.5)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 @pytest.mark.slow
@@ -167,15 +155,8 @@ class Misbehaving(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def bad_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(Misbehaving) as url:
+        yield url
 
 
 def collect(base_url: str, **kw: object) -> str:

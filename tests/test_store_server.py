@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import free_port, stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = ["2024_解放区政府工作报告.txt", "2024_仓山区政府工作报告_新闻摘要.txt"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _chroma_cli() -> str | None:
@@ -51,7 +45,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if cli is None:
         pytest.skip("the `chroma` CLI (shipped with chromadb) is not installed")
     data = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (data / "server.log").open("w", encoding="utf-8")
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
@@ -67,12 +61,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=20)
         log.close()
 
 
@@ -171,7 +160,7 @@ def test_server_down_is_a_clear_error(tmp_path: Path) -> None:
     from rag.errors import RagError
     from rag.index import ingest
 
-    url = f"http://127.0.0.1:{_free_port()}"  # bound then released: nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # bound then released: nothing listens there
     settings = get_settings(index_dir=tmp_path / "idx", chroma_url=url)
     src = tmp_path / "src"
     src.mkdir()
