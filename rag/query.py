@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rag.indicators import (
@@ -56,7 +56,7 @@ class ParsedQuestion:
 
 @functools.lru_cache(maxsize=65536)
 def _pinyin(name: str) -> str:
-    """Pinyin of a region name, cached: questions are matched against every known region."""
+    """Pinyin of a region name, cached (matchers for other region sets reuse it)."""
     try:
         from pypinyin import lazy_pinyin
     except ImportError:  # pragma: no cover - declared dependency
@@ -72,45 +72,125 @@ def short_name(region: str) -> str:
     return region
 
 
-def find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(known regions named in text, region-like names not in the index)."""
-    lower = text.lower()
-    hits: list[tuple[int, str]] = []
-    spans: list[tuple[int, int]] = []
-    for region in sorted(set(known), key=len, reverse=True):
-        if region == "国务院":
+class RegionMatcher:
+    """The known regions, prepared once for matching questions against them.
+
+    A question is scanned for every candidate string (full name 仓山区, short name 仓山, pinyin
+    cangshan) through dicts keyed on those strings, so the cost grows with the question, not with
+    the number of regions. Only regions with a candidate in the question then go through the
+    matching rules, in the same order as before (longest name first), so the result is the same as
+    trying every region in turn: a region none of whose candidates occurs adds no hit and no span.
+    Names of equal length are taken in name order (it used to be set order, i.e. hash-seed order).
+    Iterating a matcher yields its regions, so it can stand wherever a region list is expected.
+    """
+
+    def __init__(self, known: Iterable[str]) -> None:
+        order = sorted(set(known), key=lambda r: (-len(r), r))
+        self.regions = frozenset(order)
+        self._rank = {r: i for i, r in enumerate(order)}
+        self._short = {r: short_name(r) for r in order}
+        self._py = {r: _pinyin(self._short[r]) for r in order if r != "国务院"}
+        self.known_py = frozenset(self._py.values())  # pinyin of every short name (English region names)
+        self._py_re: dict[str, re.Pattern[str]] = {}
+        zh: dict[str, list[str]] = {}
+        py: dict[str, list[str]] = {}
+        for r in order:
+            if r == "国务院":
+                continue
+            for cand in dict.fromkeys((r, self._short[r])):
+                zh.setdefault(cand, []).append(r)
+            if self._py[r]:
+                py.setdefault(self._py[r], []).append(r)
+        self._always = zh.pop("", [])  # an empty name occurs in every text
+        self._tables = [(zh, sorted({len(c) for c in zh}), {c[0] for c in zh}, False),
+                        (py, sorted({len(c) for c in py}), {c[0] for c in py}, True)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.regions)
+
+    def __len__(self) -> int:
+        return len(self.regions)
+
+    def __contains__(self, region: object) -> bool:
+        return region in self.regions
+
+    def _candidates(self, text: str, lower: str) -> list[str]:
+        """Regions one of whose candidate strings occurs in the question, longest name first."""
+        found = set(self._always)
+        for table, lengths, firsts, on_lower in self._tables:
+            s = lower if on_lower else text
+            n = len(s)
+            for i, ch in enumerate(s):
+                if ch not in firsts:
+                    continue
+                for size in lengths:
+                    if i + size > n:
+                        break
+                    hit = table.get(s[i: i + size])
+                    if hit:
+                        found.update(hit)
+        return sorted(found, key=self._rank.__getitem__)
+
+    def _pinyin_re(self, py: str) -> re.Pattern[str]:
+        pat = self._py_re.get(py)
+        if pat is None:
+            pat = self._py_re[py] = re.compile(rf"\b{re.escape(py)}")
+        return pat
+
+    def find(self, text: str) -> tuple[list[str], list[str]]:
+        """(known regions named in text, region-like names not in the index)."""
+        lower = text.lower()
+        hits: list[tuple[int, str]] = []
+        spans: list[tuple[int, int]] = []
+        if "国务院" in self.regions:
             m = _NATIONAL_RE.search(text)
             if m:
-                hits.append((m.start(), region))
-            continue
-        for cand in (region, short_name(region)):
-            pos = text.find(cand)
-            if pos >= 0 and not any(s <= pos < e for s, e in spans):
-                hits.append((pos, region))
-                spans.append((pos, pos + len(cand)))
-                break
-        else:
-            py = _pinyin(short_name(region))
-            if py and re.search(rf"\b{re.escape(py)}", lower):
-                hits.append((lower.find(py), region))
-    found = [r for _, r in sorted(hits)]
-    unknown = []
-    for m in _REGION_LIKE_RE.finditer(text):
-        name = m.group(1)
-        for pre in ("请问", "问", "那么", "那", "和", "与", "及", "跟", "比较", "对比"):
-            if name.startswith(pre) and len(name) - len(pre) >= 3:
-                name = name[len(pre):]
-        name = re.sub(r"^.*?[年的在是了]", "", name) if re.search(r"[年的在是了]", name[:-1]) else name
-        if len(name) < 3 or name in _GENERIC or any(name.endswith(g) for g in _GENERIC) or any(s <= m.start() < e or s < m.end() <= e for s, e in spans):
-            continue
-        if not any(name == r or name.startswith(short_name(r)) or r.startswith(name) for r in found):
-            unknown.append(name)
-    known_py = {_pinyin(short_name(r)) for r in known if r != "国务院"}
-    for m in _EN_REGION_RE.finditer(text):
-        name = re.sub(r"[^a-z]", "", m.group(1).lower())
-        if name and name not in known_py:
-            unknown.append(f"{m.group(1)} {m.group(2)}")
-    return list(dict.fromkeys(found)), list(dict.fromkeys(unknown))
+                hits.append((m.start(), "国务院"))
+        for region in self._candidates(text, lower):
+            for cand in (region, self._short[region]):
+                pos = text.find(cand)
+                if pos >= 0 and not any(s <= pos < e for s, e in spans):
+                    hits.append((pos, region))
+                    spans.append((pos, pos + len(cand)))
+                    break
+            else:
+                py = self._py[region]
+                if py and self._pinyin_re(py).search(lower):
+                    hits.append((lower.find(py), region))
+        found = [r for _, r in sorted(hits)]
+        unknown = []
+        for m in _REGION_LIKE_RE.finditer(text):
+            name = m.group(1)
+            for pre in ("请问", "问", "那么", "那", "和", "与", "及", "跟", "比较", "对比"):
+                if name.startswith(pre) and len(name) - len(pre) >= 3:
+                    name = name[len(pre):]
+            name = re.sub(r"^.*?[年的在是了]", "", name) if re.search(r"[年的在是了]", name[:-1]) else name
+            if len(name) < 3 or name in _GENERIC or any(name.endswith(g) for g in _GENERIC) or any(s <= m.start() < e or s < m.end() <= e for s, e in spans):
+                continue
+            if not any(name == r or name.startswith(short_name(r)) or r.startswith(name) for r in found):
+                unknown.append(name)
+        for m in _EN_REGION_RE.finditer(text):
+            name = re.sub(r"[^a-z]", "", m.group(1).lower())
+            if name and name not in self.known_py:
+                unknown.append(f"{m.group(1)} {m.group(2)}")
+        return list(dict.fromkeys(found)), list(dict.fromkeys(unknown))
+
+
+@functools.lru_cache(maxsize=16)
+def _matcher_for(known: frozenset[str]) -> RegionMatcher:
+    return RegionMatcher(known)
+
+
+def region_matcher(known: Iterable[str]) -> RegionMatcher:
+    """The matcher for a set of known regions, built once per distinct set (cached)."""
+    if isinstance(known, RegionMatcher):
+        return known
+    return _matcher_for(known if type(known) is frozenset else frozenset(known))
+
+
+def find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(known regions named in text, region-like names not in the index)."""
+    return region_matcher(known).find(text)
 
 
 def find_intent(text: str) -> str:
@@ -128,8 +208,7 @@ def find_intent(text: str) -> str:
 
 def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
     """Parse one standalone question."""
-    known = list(known_regions)
-    regions, unknown = find_regions(text, known)
+    regions, unknown = region_matcher(known_regions).find(text)
     report_years = tuple(dict.fromkeys(int(next(g for g in m.groups() if g)) for m in _REPORT_YEAR_RE.finditer(text)))
     without_reports = _REPORT_YEAR_RE.sub(" ", text)
     years = tuple(dict.fromkeys(int(y) for y in _YEAR_RE.findall(without_reports)))
@@ -152,7 +231,7 @@ def rewrite_followup(question: str, previous: Sequence[str], known_regions: Iter
     """Make a follow-up stand alone by carrying region, year, indicator and intent from earlier turns."""
     if not previous:
         return question
-    known = list(known_regions)
+    known = region_matcher(known_regions)
     cur = parse_question(question, known)
     prev = [parse_question(p, known) for p in previous]
     region = next((p.regions for p in reversed(prev) if p.regions), ())
