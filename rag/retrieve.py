@@ -73,14 +73,23 @@ class Retriever:
         self.embedder = embedder or get_embedder(settings)
         self.keyword = KeywordIndex.load(bm25_dir) if bm25_dir.name and bm25_dir.exists() else KeywordIndex([], None)
         self.by_id = {c.chunk_id: c for c in self.chunks}
-        order = {cid: i for i, cid in enumerate(self.keyword.ids)}
-        # per-keyword-row metadata arrays for vectorised filtering
+        self._order = self.keyword.row  # chunk id -> keyword row
+        # what the index holds, computed once: questions are parsed against it and refusals list it
+        years_by_region: dict[str | None, set[int]] = {}
+        for c in self.chunks:
+            held = years_by_region.setdefault(c.region, set())
+            if c.year:
+                held.add(c.year)
+        self._regions = frozenset(r for r in years_by_region if r)
+        self._years_by_region = {r: frozenset(ys) for r, ys in years_by_region.items()}
+        # per-keyword-row metadata arrays for vectorised filtering; regions as integer codes
         rows = [self.by_id.get(cid) for cid in self.keyword.ids]
-        self.row_region = np.array([(c.region or "") if c else "" for c in rows], dtype=object)
+        self._region_code: dict[str, int] = {}
+        codes = [self._region_code.setdefault((c.region or "") if c else "", len(self._region_code)) for c in rows]
+        self.row_region_code = np.array(codes, dtype=np.int32)
         self.row_year = np.array([(c.year or 0) if c else 0 for c in rows], dtype=np.int32)
         self.row_period = np.array([(c.period_year or 0) if c else 0 for c in rows], dtype=np.int32)
         self.row_live = np.array([c is not None for c in rows], dtype=bool)
-        self._order = order
         self._store = None
         self._vector_count: int | None = None
         self._lock = threading.Lock()
@@ -108,28 +117,36 @@ class Retriever:
             self._vector_count = self.store.count()
         return bool(self._vector_count)
 
-    def regions(self) -> set[str]:
-        """Regions the index holds (stated or inferred)."""
-        return {c.region for c in self.chunks if c.region}
+    def regions(self) -> frozenset[str]:
+        """Regions the index holds (stated or inferred); the same object on every call (cheap cache key)."""
+        return self._regions
 
     def years_of(self, region: str) -> set[int]:
         """Report years the index holds for a region."""
-        return {c.year for c in self.chunks if c.region == region and c.year}
+        return set(self._years_by_region.get(region, ()))
+
+    def _rows_of(self, values: np.ndarray, wanted: list[int]) -> np.ndarray:
+        """Boolean row mask: ``values`` equal to one of ``wanted`` (a few values: no np.isin sort)."""
+        out = np.zeros(len(values), dtype=bool)
+        for v in wanted:
+            out |= values == v
+        return out
 
     def _mask(self, q: ParsedQuestion) -> tuple[np.ndarray, str, dict[str, object]]:
         mask = self.row_live.copy()
         filters: dict[str, object] = {}
         if q.regions:
-            mask &= np.isin(self.row_region, list(q.regions))
+            codes = [self._region_code[r] for r in q.regions if r in self._region_code]
+            mask &= self._rows_of(self.row_region_code, codes)
             filters["region"] = list(q.regions)
         elif q.unknown_regions:
             have = "、".join(sorted(self.regions())) or "none"
             return np.zeros_like(mask), (f"语料中没有{'、'.join(q.unknown_regions)}的报告(现有地区:{have})。"), {
                 "unknown_region": list(q.unknown_regions)}
         if q.report_years:
-            rm = np.isin(self.row_year, list(q.report_years))
+            rm = self._rows_of(self.row_year, list(q.report_years))
             if not (mask & rm).any():
-                held = sorted({int(y) for y in self.row_year[mask] if y})
+                held = [int(y) for y in np.unique(self.row_year[mask]) if y]
                 near = "、".join(f"{y}年" for y in held[-8:]) or "无"
                 who = "、".join(q.regions) if q.regions else ""
                 return mask & rm, (f"语料中没有{who}{_year_label(set(q.report_years))}的报告(现有:{near})。"), {
@@ -139,7 +156,7 @@ class Retriever:
         if q.years:
             ym = np.zeros_like(mask)
             for y in q.years:
-                ym |= (self.row_period == y) | ((self.row_period == 0) & np.isin(self.row_year, [y, y + 1]))
+                ym |= (self.row_period == y) | ((self.row_period == 0) & self._rows_of(self.row_year, [y, y + 1]))
             if not (mask & ym).any():
                 if q.regions:
                     parts = []
@@ -169,14 +186,18 @@ class Retriever:
         if self._has_vectors():
             vec = self.embedder.embed_query(query_text)
             where = _where(q, filters)
-            allowed = {self.keyword.ids[i] for i in np.flatnonzero(mask)}
             dense_hits = [(h.chunk_id, h.score) for h in self.store.query(vec, n * 2 if where else n * 3, where)
-                          if h.chunk_id in allowed][:n]
+                          if self._allowed(h.chunk_id, mask)][:n]
         t2 = time.perf_counter()
         fused = self._fuse(q, kw_hits, dense_hits)
         passages = tuple(_dedupe(fused)[:k])
         return Retrieval(passages, filters, "", {"keyword": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000,
                                                  "retrieve": _ms(t0)})
+
+    def _allowed(self, chunk_id: str, mask: np.ndarray) -> bool:
+        """Whether a chunk's keyword row passes the filter mask (no set of every allowed id)."""
+        row = self._order.get(chunk_id)
+        return row is not None and bool(mask[row])
 
     def _fuse(self, q: ParsedQuestion, kw: list[tuple[str, float]], dense: list[tuple[str, float]]) -> list[ScoredChunk]:
         rrf_k = self.settings.rrf_k
