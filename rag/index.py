@@ -117,6 +117,8 @@ class Manifest:
             CREATE TABLE IF NOT EXISTS chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT, json TEXT,
                 tokens TEXT, embed_key TEXT);
             CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+            CREATE TABLE IF NOT EXISTS pending_chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT, json TEXT,
+                tokens TEXT, embed_key TEXT);
             """
         )
 
@@ -146,6 +148,24 @@ class Manifest:
         """All chunks in a stable order (document, then position)."""
         rows = self.db.execute("SELECT json FROM chunks ORDER BY doc_id, rowid").fetchall()
         return [chunk_from_json(r[0]) for r in rows]
+
+    def document(self, doc_id: str) -> Document | None:
+        """One document, or None."""
+        row = self.db.execute("SELECT json FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return doc_from_json(row[0]) if row else None
+
+    def doc_ids(self) -> list[str]:
+        """Ids of all documents, sorted."""
+        return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        """The chunks of one document, in order."""
+        rows = self.db.execute("SELECT json FROM chunks WHERE doc_id=? ORDER BY rowid", (doc_id,)).fetchall()
+        return [chunk_from_json(r[0]) for r in rows]
+
+    def chunk_keys(self) -> list[tuple[str, str, str]]:
+        """(chunk_id, doc_id, embed_key) of every chunk, stable order (no text, no tokens)."""
+        return self.db.execute("SELECT chunk_id, doc_id, embed_key FROM chunks ORDER BY doc_id, rowid").fetchall()
 
     def chunk_rows(self) -> list[tuple[str, str, str, str]]:
         """(chunk_id, doc_id, tokens json, embed_key) of every chunk, stable order."""
@@ -357,43 +377,32 @@ def _ingest(
                 changed_docs.add(doc_id)
             docs[doc_id] = new
 
-        # chunks: keep those of unchanged documents, (re)chunk the changed ones
-        existing = {cid: (did, toks, ek) for cid, did, toks, ek in manifest.chunk_rows()}
-        kept_rows = [(cid, did, toks, ek) for cid, (did, toks, ek) in existing.items()
-                     if did in docs and did not in changed_docs]
-        new_chunks: list[Chunk] = []
-        for doc_id in sorted(changed_docs):
-            new_chunks.extend(chunk_document(docs[doc_id], size=settings.chunk_size, overlap=settings.chunk_overlap))
-        new_tokens = [tokenize(embed_text(c)) for c in new_chunks]
-        new_keys = [embed_key(c) for c in new_chunks]
+        # chunks: keep those of unchanged documents; (re)chunk the changed ones into the staging
+        # table, one document at a time, so memory does not grow with the number of new chunks
+        kept = [(cid, did, ek) for cid, did, ek in manifest.chunk_keys() if did in docs and did not in changed_docs]
+        _stage_chunks(manifest, [docs[d] for d in sorted(changed_docs)], settings, progress)
 
         # vectors: embed what the collection does not already hold with the same embed key
-        want = {cid: ek for cid, _, _, ek in kept_rows} | {c.chunk_id: k for c, k in zip(new_chunks, new_keys, strict=True)}
+        want = {cid: ek for cid, _, ek in kept}
+        want.update(manifest.db.execute("SELECT chunk_id, embed_key FROM pending_chunks").fetchall())
         have = _stored_keys(store, list(want))
-        by_id = {c.chunk_id: c for c in new_chunks}
-        if any(cid not in by_id for cid in want if have.get(cid) != want[cid]):
-            # kept chunks missing from this collection (new embedder, or a lost vector): load their text
-            for c in manifest.chunks():
-                if c.chunk_id in want and have.get(c.chunk_id) != want[c.chunk_id]:
-                    by_id.setdefault(c.chunk_id, c)
-        todo = [by_id[cid] for cid in want if have.get(cid) != want[cid]]
+        todo = {cid for cid, ek in want.items() if have.get(cid) != ek}
         te = time.perf_counter()
-        _embed_and_upsert(todo, embedder, store, settings, progress)
+        _embed_and_upsert(manifest, todo, embedder, store, settings, progress)
         report.embed_seconds = time.perf_counter() - te
         report.chunks_embedded = len(todo)
 
         # keyword index of the new generation, then the atomic switch
-        all_ids = [r[0] for r in kept_rows] + [c.chunk_id for c in new_chunks]
-        all_tokens = [json.loads(r[2]) for r in kept_rows] + new_tokens
         generation = int(manifest.meta("generation", "0") or 0) + 1
         bm25_dir = Path(settings.index_dir) / f"bm25-{generation}"
         if bm25_dir.exists():
             shutil.rmtree(bm25_dir)
         progress("keyword index", 0, 1)
-        KeywordIndex.build(all_ids, all_tokens).save(bm25_dir)
+        all_ids, token_ids, vocab = _keyword_corpus(manifest, {cid for cid, _, _ in kept}, staged=True)
+        KeywordIndex.from_token_ids(all_ids, token_ids, vocab).save(bm25_dir)
+        del token_ids, vocab
         progress("keyword index", 1, 1)
-        _commit(manifest, new_files, docs, doc_added, changed_docs, new_chunks, new_tokens, new_keys,
-                generation, bm25_dir.name, embedder.id, settings)
+        _commit(manifest, new_files, docs, doc_added, changed_docs, generation, bm25_dir.name, embedder.id, settings)
         report.chunks_total = len(all_ids)
         _collect_garbage(manifest, store, set(all_ids))
         # indicator table (issue 6, rag.facts): rebuilt from the live manifest
@@ -415,21 +424,78 @@ def _stored_keys(store: Any, ids: list[str]) -> dict[str, str]:
     return out
 
 
-def _embed_and_upsert(todo: list[Chunk], embedder: Embedder, store: Any, settings: Settings,
+def _stage_chunks(manifest: Manifest, docs: Sequence[Document], settings: Settings, progress: Progress) -> None:
+    """Chunk and tokenize each document into ``pending_chunks`` (emptied first: a crashed run's rows)."""
+    db = manifest.db
+    with db:
+        db.execute("DELETE FROM pending_chunks")
+    for i, doc in enumerate(docs):
+        progress("chunking", i, len(docs))
+        chunks = chunk_document(doc, size=settings.chunk_size, overlap=settings.chunk_overlap)
+        with db:
+            db.executemany("INSERT OR REPLACE INTO pending_chunks VALUES (?,?,?,?,?)", [
+                (c.chunk_id, c.doc_id, chunk_to_json(c), json.dumps(tokenize(embed_text(c)), ensure_ascii=False),
+                 embed_key(c)) for c in chunks])
+    progress("chunking", len(docs), len(docs))
+
+
+def _chunks_to_embed(manifest: Manifest, todo: set[str]) -> Iterator[Chunk]:
+    """The chunks named in ``todo``: staged ones, then live ones missing a vector (new embedder)."""
+    remaining = set(todo)  # staged rows first: a re-chunked document's new text wins over its old row
+    for table in ("pending_chunks", "chunks"):
+        cursor = manifest.db.execute(f"SELECT chunk_id, json FROM {table} ORDER BY rowid")  # noqa: S608 - fixed names
+        while rows := cursor.fetchmany(512):
+            for cid, raw in rows:
+                if cid in remaining:
+                    remaining.discard(cid)
+                    yield chunk_from_json(raw)
+
+
+def _embed_and_upsert(manifest: Manifest, todo: set[str], embedder: Embedder, store: Any, settings: Settings,
                       progress: Progress) -> None:
     """Embed in batches and upsert each batch at once, so a killed ingest keeps its progress."""
     step = max(8, settings.embed_batch * 4)
-    for i in range(0, len(todo), step):
-        progress("embedding", i, len(todo))
-        batch = todo[i: i + step]
-        vectors = embedder.embed_documents([embed_text(c) for c in batch])
-        store.upsert([c.chunk_id for c in batch], vectors, [chroma_metadata(c, embed_key(c)) for c in batch])
+    done, batch = 0, []
+    for chunk in _chunks_to_embed(manifest, todo):
+        batch.append(chunk)
+        if len(batch) == step:
+            progress("embedding", done, len(todo))
+            _upsert(batch, embedder, store)
+            done, batch = done + len(batch), []
+    if batch:
+        progress("embedding", done, len(todo))
+        _upsert(batch, embedder, store)
     progress("embedding", len(todo), len(todo))
 
 
+def _upsert(batch: list[Chunk], embedder: Embedder, store: Any) -> None:
+    vectors = embedder.embed_documents([embed_text(c) for c in batch])
+    store.upsert([c.chunk_id for c in batch], vectors, [chroma_metadata(c, embed_key(c)) for c in batch])
+
+
+def _keyword_corpus(manifest: Manifest, live: set[str], staged: bool) -> tuple[list[str], list[list[int]], dict[str, int]]:
+    """Chunk ids and their tokens as integer ids, streamed from the manifest (live rows, then staged).
+
+    Tokens are stored as JSON strings; decoding all of them at once held ~2 KB of Python strings per
+    chunk. Here each token becomes a shared vocabulary int (8 bytes per occurrence).
+    """
+    vocab: dict[str, int] = {}
+    ids: list[str] = []
+    rows: list[list[int]] = []
+    tables = ["chunks ORDER BY doc_id, rowid", *(["pending_chunks ORDER BY rowid"] if staged else [])]
+    for i, table in enumerate(tables):
+        cursor = manifest.db.execute(f"SELECT chunk_id, tokens FROM {table}")  # noqa: S608 - fixed names
+        while batch := cursor.fetchmany(1024):
+            for cid, raw in batch:
+                if i == 0 and cid not in live:
+                    continue
+                ids.append(cid)
+                rows.append([vocab.setdefault(t, len(vocab)) for t in json.loads(raw)])
+    return ids, rows, vocab
+
+
 def _commit(manifest: Manifest, files: dict[str, dict[str, Any]], docs: dict[str, Document],
-            doc_added: dict[str, float], changed: set[str], new_chunks: list[Chunk],
-            new_tokens: list[list[str]], new_keys: list[str], generation: int, bm25_name: str,
+            doc_added: dict[str, float], changed: set[str], generation: int, bm25_name: str,
             embedder_id: str, settings: Settings) -> None:
     db = manifest.db
     with db:  # one transaction: the switch to the new generation
@@ -442,10 +508,8 @@ def _commit(manifest: Manifest, files: dict[str, dict[str, Any]], docs: dict[str
             db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
             db.execute("INSERT OR REPLACE INTO documents VALUES (?,?,?)",
                        (doc_id, doc_to_json(docs[doc_id]), doc_added.get(doc_id, time.time())))
-        db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?)", [
-            (c.chunk_id, c.doc_id, chunk_to_json(c), json.dumps(t, ensure_ascii=False), k)
-            for c, t, k in zip(new_chunks, new_tokens, new_keys, strict=True)
-        ])
+        db.execute("INSERT INTO chunks SELECT chunk_id, doc_id, json, tokens, embed_key FROM pending_chunks ORDER BY rowid")
+        db.execute("DELETE FROM pending_chunks")
         for key, value in {"generation": str(generation), "bm25_dir": bm25_name, "embedder": embedder_id,
                            "schema": SCHEMA_VERSION, "chunk_size": str(settings.chunk_size),
                            "chunk_overlap": str(settings.chunk_overlap), "updated_at": str(time.time())}.items():
@@ -483,16 +547,16 @@ def _remove_documents(doc_ids: Iterable[str], settings: Settings) -> list[str]:
             manifest.db.executemany("DELETE FROM documents WHERE doc_id=?", [(d,) for d in ids])
             manifest.db.executemany("DELETE FROM chunks WHERE doc_id=?", [(d,) for d in ids])
             gen = int(manifest.meta("generation", "0") or 0) + 1
-            rows_left = manifest.chunk_rows()
+            left = {r[0] for r in manifest.chunk_keys()}
             bm25_dir = Path(settings.index_dir) / f"bm25-{gen}"
-            KeywordIndex.build([r[0] for r in rows_left], [json.loads(r[2]) for r in rows_left]).save(bm25_dir)
+            KeywordIndex.from_token_ids(*_keyword_corpus(manifest, left, staged=False)).save(bm25_dir)
             manifest.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(gen),))
             manifest.db.execute("INSERT OR REPLACE INTO meta VALUES ('bm25_dir', ?)", (bm25_dir.name,))
         from rag.store import VectorStore
 
         embedder_id = manifest.meta("embedder")
         if embedder_id:
-            _collect_garbage(manifest, VectorStore(settings, embedder_id), {r[0] for r in rows_left})
+            _collect_garbage(manifest, VectorStore(settings, embedder_id), left)
         # indicator table (issue 6, rag.facts): drop removed documents' facts
         from rag.facts import build_facts_from_manifest
 

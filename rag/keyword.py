@@ -56,13 +56,24 @@ class KeywordIndex:
     @classmethod
     def build(cls, ids: Sequence[str], tokens: Sequence[list[str]]) -> KeywordIndex:
         """Index pre-tokenized chunks."""
+        vocab: dict[str, int] = {}
+        token_ids = [[vocab.setdefault(t, len(vocab)) for t in row] for row in tokens]
+        return cls.from_token_ids(list(ids), token_ids, vocab)
+
+    @classmethod
+    def from_token_ids(cls, ids: list[str], token_ids: list[list[int]], vocab: dict[str, int]) -> KeywordIndex:
+        """Index chunks given as vocabulary ids (``vocab`` maps token → id); lists are not copied."""
         import bm25s
 
         if not ids:
             return cls([], None)
+        empty = None
+        for i, row in enumerate(token_ids):
+            if not row:  # bm25s needs at least one token per document
+                empty = vocab.setdefault("<empty>", len(vocab)) if empty is None else empty
+                token_ids[i] = [empty]
         model = bm25s.BM25(k1=1.2, b=0.75)
-        docs = [t if t else ["<empty>"] for t in tokens]
-        model.index(docs, show_progress=False)
+        model.index((token_ids, vocab), show_progress=False)
         return cls(list(ids), model)
 
     def save(self, path: Path) -> None:

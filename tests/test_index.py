@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from rag.config import get_settings
-from rag.index import Manifest, ingest
+from rag.index import Manifest, embed_text, ingest
 from rag.keyword import KeywordIndex
 from rag.store import VectorStore
 
@@ -97,3 +97,38 @@ def test_ingest_report_json_cli(tmp_index: Path, capsys) -> None:  # type: ignor
     assert main(["ingest", str(CORPUS), "--index", str(tmp_index), "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["chunks_embedded"] == 0 and len(out["unchanged"]) == 5
+
+
+def test_staged_rows_of_a_dead_ingest_are_dropped_and_a_new_embedder_re_embeds(tmp_index: Path) -> None:
+    """Chunks are staged in ``pending_chunks`` during an ingest; a killed run's rows never go live.
+
+    Switching the embedder streams every live chunk from the manifest into the new collection.
+    """
+    m = Manifest(tmp_index)
+    try:
+        n = m.chunk_count()
+        with m.db:  # what an ingest killed while chunking leaves behind
+            m.db.execute("INSERT INTO pending_chunks VALUES ('ghost-1', 'ghost-doc', '{}', '[\"幽灵\"]', 'k')")
+    finally:
+        m.close()
+    hashed = get_settings(index_dir=tmp_index, embed_backend="hash")
+    report = ingest([CORPUS], hashed)
+    assert report.chunks_embedded == n and report.chunks_total == n and not report.indexed
+    assert index_problems(tmp_index) == []
+    m = Manifest(tmp_index)
+    try:
+        assert m.meta("embedder").startswith("hash-")
+        assert m.db.execute("SELECT COUNT(*) FROM pending_chunks").fetchone()[0] == 0
+        assert "ghost-1" not in {c.chunk_id for c in m.chunks()}
+        kw = KeywordIndex.load(tmp_index / m.meta("bm25_dir"))
+        chunks = m.chunks()
+    finally:
+        m.close()
+    from rag.keyword import tokenize
+
+    # the keyword index built from streamed token ids scores like one built from the chunk texts
+    fresh = KeywordIndex.build([c.chunk_id for c in chunks], [tokenize(embed_text(c)) for c in chunks])
+    for q in ("城镇新增就业", "仓山区2024年地区生产总值预期目标", "一般公共预算收入"):
+        got, want = kw.search(tokenize(q), 5), fresh.search(tokenize(q), 5)
+        assert len(got) == 5 and [c for c, _ in got] == [c for c, _ in want]
+        assert all(abs(a - b) < 1e-4 for (_, a), (_, b) in zip(got, want, strict=True))
