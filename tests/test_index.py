@@ -132,3 +132,50 @@ def test_staged_rows_of_a_dead_ingest_are_dropped_and_a_new_embedder_re_embeds(t
         got, want = kw.search(tokenize(q), 5), fresh.search(tokenize(q), 5)
         assert len(got) == 5 and [c for c, _ in got] == [c for c, _ in want]
         assert all(abs(a - b) < 1e-4 for (_, a), (_, b) in zip(got, want, strict=True))
+
+
+def _infer_regions_reference(docs: dict) -> dict:  # the string-set version infer_regions replaced
+    import re
+    from collections import Counter
+
+    def shingles(text: str) -> set[str]:
+        clean = re.sub(r"[\W\d_A-Za-z]+", "", text)
+        return {clean[i: i + 5] for i in range(len(clean) - 4)}
+
+    grams = {d.doc_id: shingles(d.text) for d in docs.values()}
+    df: Counter[str] = Counter()
+    for g in grams.values():
+        df.update(g)
+    out = {}
+    for doc in docs.values():
+        if doc.region or doc.kind == "汇编":
+            continue
+        mine = {g for g in grams[doc.doc_id] if df[g] == 2}
+        scores = sorted(((len(mine & grams[o.doc_id]), o) for o in docs.values()
+                         if o.doc_id != doc.doc_id and o.region and not o.region_inferred), key=lambda s: -s[0])
+        if scores and scores[0][0] >= 40 and (len(scores) == 1 or scores[0][0] >= 3 * max(scores[1][0], 1)):
+            out[doc.doc_id] = (scores[0][1].region, scores[0][0])
+    return out
+
+
+def test_region_inference_matches_the_string_set_version(seed_index: Path) -> None:
+    import dataclasses
+
+    from rag.index import infer_regions
+
+    m = Manifest(seed_index)
+    try:
+        docs = {d: (dataclasses.replace(doc, region=None, region_inferred=False) if doc.region_inferred else doc)
+                for d, doc in m.documents().items()}
+    finally:
+        m.close()
+    # a second redacted copy of a real report, and one that shares nothing
+    src = next(d for d in docs.values() if d.region == "台江区")
+    docs["copy"] = dataclasses.replace(src, doc_id="copy", region=None, text=src.text.replace("台江", "XX")[:6000])
+    docs["alone"] = dataclasses.replace(src, doc_id="alone", region=None, text="这是一段与其他报告毫无共同之处的文字。" * 3)
+    got = infer_regions(docs)
+    want = _infer_regions_reference(docs)
+    assert {d: r for d, (r, _) in got.items()} == {d: r for d, (r, _) in want.items()}
+    assert got["copy"][0] == "台江区" and "alone" not in got and len(got) == 2
+    for doc_id, (_, evidence) in got.items():
+        assert f"shares {want[doc_id][1]} distinctive passages" in evidence
