@@ -439,6 +439,22 @@ def llm_measurement(timeout: float = 900) -> dict[str, Any]:
     return data
 
 
+def ui_memory_measurement(index_dir: Path, timeout: float) -> dict[str, Any]:
+    """Run scripts/measure_ui_memory.py (Streamlit + headless Chromium, local model) on an index."""
+    if not Path("/usr/bin/chromium").exists():
+        return {"skipped": "/usr/bin/chromium is missing"}
+    script = REPO_ROOT / "scripts" / "measure_ui_memory.py"
+    try:
+        proc = subprocess.run([sys.executable, str(script), "--index", str(index_dir)], capture_output=True,
+                              text=True, timeout=timeout, cwd=REPO_ROOT)
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"measure_ui_memory.py took longer than {timeout:.0f} s"}
+    if proc.returncode != 0:
+        return {"skipped": "measure_ui_memory.py failed: " + proc.stderr.strip()[-400:]}
+    data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return data
+
+
 # ---------------------------------------------------------------- driver
 def _run_child(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, "-m", "rag.bench", "--child", json.dumps(spec, ensure_ascii=False)],
@@ -522,6 +538,8 @@ def run_bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
             results["llm_pipeline"] = _run_child(
                 {"name": "llm", "kind": "llm", "index_dir": str(base_seeds), "embed_backend": backend,
                  "questions": str(QUESTIONS)}, args.timeout).get("llm", {})
+            log("chat UI memory with the local model (scripts/measure_ui_memory.py) …")
+            results["ui_memory"] = ui_memory_measurement(base_seeds, args.timeout)
     results["calibration_end"] = calibrate()
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     return results
@@ -639,6 +657,16 @@ def markdown(results: dict[str, Any]) -> str:
                       f"| {lp['questions']} | {pp(lp['ttft_ms'])} | {lp['tokens_per_s']['p50']} | "
                       f"{pp(lp['answer_total_ms'])} | {lp['correct']}/{lp['questions']} | "
                       f"{lp['generated_answers_kept']}/{lp['questions']} | {lp['peak_rss_mb']} |"]
+    ui = results.get("ui_memory")
+    if ui:
+        lines += ["", "## Chat UI process (scripts/measure_ui_memory.py)", ""]
+        if "skipped" in ui:
+            lines.append(f"skipped: {ui['skipped']}")
+        else:
+            lines.append(f"Streamlit serving the seed index with the `{ui['generator']}` generator, {ui['questions']} "
+                         f"questions asked in headless Chromium (seconds per answer: "
+                         f"{', '.join(map(str, ui['seconds_per_answer']))}): peak RSS {ui['peak_rss_mb']} MB "
+                         f"(idle before the first question {ui['rss_mb_idle']} MB; target ≤ 3,000 MB).")
     lines += ["", "## How the rows are made", "", "\n\n".join((__doc__ or "").split("\n\n")[1:4]).strip(), "", SCALING]
     return "\n".join(lines) + "\n"
 
