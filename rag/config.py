@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     top_k: int = 5
     candidates: int = 30  # per retriever, before fusion
     rrf_k: int = 60
+    # dense search: up to this many chunks, the vectors are held in memory and searched exactly with
+    # numpy (a matrix product, ~1.5 KB per chunk); above it, or with a Chroma server, Chroma's HNSW
+    exact_dense_max: int = 300_000
 
     # generation: "auto" = local model if installed, else openai if configured, else extractive
     generator: Literal["auto", "local", "openai", "extractive"] = "auto"

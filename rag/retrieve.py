@@ -93,6 +93,9 @@ class Retriever:
         self._store = None
         self._vector_count: int | None = None
         self._lock = threading.Lock()
+        self._matrix_lock = threading.Lock()
+        self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # (vectors by keyword row, row has a vector)
+        self._matrix_tried = False
         if self.embedder_id and self.embedder.id != self.embedder_id:
             from rag.errors import ConfigError
 
@@ -185,14 +188,46 @@ class Retriever:
         dense_hits: list[tuple[str, float]] = []
         if self._has_vectors():
             vec = self.embedder.embed_query(query_text)
-            where = _where(q, filters)
-            dense_hits = [(h.chunk_id, h.score) for h in self.store.query(vec, n * 2 if where else n * 3, where)
-                          if self._allowed(h.chunk_id, mask)][:n]
+            exact = self._dense_matrix()
+            if exact is not None:
+                dense_hits = self._exact_dense(exact, vec, mask, n)
+            else:
+                where = _where(q, filters)
+                dense_hits = [(h.chunk_id, h.score) for h in self.store.query(vec, n * 2 if where else n * 3, where)
+                              if self._allowed(h.chunk_id, mask)][:n]
         t2 = time.perf_counter()
         fused = self._fuse(q, kw_hits, dense_hits)
         passages = tuple(_dedupe(fused)[:k])
         return Retrieval(passages, filters, "", {"keyword": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000,
                                                  "retrieve": _ms(t0)})
+
+    def _dense_matrix(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every keyword row's vector, loaded from Chroma once, for exact search in memory.
+
+        None with a Chroma server (the vectors live there) or above ``settings.exact_dense_max``
+        chunks; Chroma's HNSW answers then. Exact search is also exact under filters, where a
+        filtered HNSW query walks the whole graph.
+        """
+        with self._matrix_lock:
+            if not self._matrix_tried:
+                self._matrix_tried = True
+                if not self.settings.chroma_url and 0 < len(self.keyword.ids) <= self.settings.exact_dense_max:
+                    self._matrix = self.store.vectors(self.keyword.ids, self.embedder.dim)
+            return self._matrix
+
+    def _exact_dense(self, exact: tuple[np.ndarray, np.ndarray], vec: np.ndarray, mask: np.ndarray,
+                     n: int) -> list[tuple[str, float]]:
+        """Top ``n`` rows of ``mask`` by cosine (vectors are unit length), best first."""
+        matrix, present = exact
+        rows = np.flatnonzero(mask & present)
+        if not len(rows):
+            return []
+        # a few rows: multiply only those; most rows: one product over all (no copy of the matrix)
+        scores = matrix[rows] @ vec if len(rows) * 4 < len(matrix) else (matrix @ vec)[rows]
+        n = min(n, len(rows))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.keyword.ids[rows[i]], float(scores[i])) for i in top]
 
     def _allowed(self, chunk_id: str, mask: np.ndarray) -> bool:
         """Whether a chunk's keyword row passes the filter mask (no set of every allowed id)."""

@@ -89,6 +89,22 @@ class VectorStore:
                 return out
             offset += page
 
+    def vectors(self, ids: Sequence[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(matrix, present): row i holds the vector of ``ids[i]``; ``present[i]`` is False if it has none."""
+        matrix = np.zeros((len(ids), dim), dtype=np.float32)
+        present = np.zeros(len(ids), dtype=bool)
+        row = {cid: i for i, cid in enumerate(ids)}
+        step = 5000
+        for start in range(0, len(ids), step):
+            got = self.collection.get(ids=list(ids[start: start + step]), include=["embeddings"])
+            embeddings = got.get("embeddings")
+            if embeddings is None or not len(got["ids"]):
+                continue
+            rows = [row[cid] for cid in got["ids"]]
+            matrix[rows] = np.asarray(embeddings, dtype=np.float32)
+            present[rows] = True
+        return matrix, present
+
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]) -> None:
         """Insert or replace vectors (batched below Chroma's max batch size)."""
         step = 1000
