@@ -37,6 +37,9 @@ _REPORT_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?(?:的)?(?:政府)?工作�
                              r"|((?:19|20)\d{2})\s+(?:government\s+)?work\s+report|report\s+of\s+((?:19|20)\d{2})", re.I)
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
 _NATIONAL_RE = re.compile(r"全国|国务院|国家|中央政府|national|china's|state council", re.I)
+# words that only a national report uses of itself (local reports say 地区生产总值 / 全省 / 全区):
+# with no region named, they point at the national report instead of leaving the region open
+_NATIONAL_TERMS_RE = re.compile(r"国内生产总值|我国|中国(?!特色)|\bGDP of China\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ class RegionMatcher:
             name = re.sub(r"[^a-z]", "", m.group(1).lower())
             if name and name not in self.known_py:
                 unknown.append(f"{m.group(1)} {m.group(2)}")
+        if not found and not unknown and "国务院" in self.regions and _NATIONAL_TERMS_RE.search(text):
+            found = ["国务院"]
         return list(dict.fromkeys(found)), list(dict.fromkeys(unknown))
 
 

@@ -117,3 +117,20 @@ def test_chunks_speak_of_their_section_year() -> None:
     review = next(c for c in chunks if "地区生产总值1065亿元" in c.text)
     assert target.period_year == 2024 and "预期目标" in target.section
     assert review.period_year == 2023
+
+
+@pytest.mark.parametrize(("question", "regions", "unknown"), [
+    ("2024年政府工作报告提出的国内生产总值增长目标是多少?", ["国务院"], []),  # national term, no region named
+    ("我国2023年粮食产量是多少?", ["国务院"], []),
+    ("仓山区2024年地区生产总值增长目标", ["仓山区"], []),
+    ("仓山区单位国内生产总值能耗下降多少?", ["仓山区"], []),  # a named region wins over the term
+    ("晋安区国内生产总值增长多少?", [], ["晋安区"]),  # an unknown region is still refused
+    ("2024年地区生产总值增长目标是多少?", [], []),  # a local term leaves the region open
+])
+def test_national_terms_point_at_the_national_report(question: str, regions: list[str], unknown: list[str]) -> None:
+    from rag.query import find_regions
+
+    known = frozenset({"国务院", "仓山区", "台江区", "福建省"})
+    assert find_regions(question, known) == (regions, unknown)
+    # without a national report in the index nothing is assumed
+    assert find_regions(question, known - {"国务院"})[0] == [r for r in regions if r != "国务院"]
