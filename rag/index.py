@@ -2,14 +2,19 @@
 
 Layout of ``settings.index_dir``::
 
-    manifest.sqlite   files, documents, chunks (text, metadata, jieba tokens), meta — the source of truth
+    manifest.sqlite   files, documents, chunks (text, metadata, jieba tokens), meta — the source of truth;
+                      pending_chunks stages the chunks of changed documents during an ingest
     chroma/           vectors, one collection per embedder (ids = chunk ids)
     bm25-<gen>/       keyword index of generation <gen> (the manifest names the live one)
 
+Memory: changed documents are chunked one at a time into ``pending_chunks``; embedding and the
+keyword build stream rows back out of SQLite, so an ingest does not hold every chunk of the run.
+
 Crash safety: new vectors are upserted first (extra vectors are harmless: retrieval only trusts
 ids in the manifest), then a new BM25 folder is written, then ONE SQLite transaction switches the
-manifest to the new generation; stale vectors and old BM25 folders are removed afterwards and, if
-the process died before that, at the start of the next ingest. An ingest killed at any point leaves
+manifest to the new generation (the staged chunks become live in it); stale vectors and old BM25
+folders are removed afterwards and, if the process died before that, at the start of the next
+ingest, which also empties ``pending_chunks``. An ingest killed at any point leaves
 the previous generation answering queries. Unchanged files (same sha256) are not re-read or
 re-embedded; a vector is re-used when its ``embed_key`` (hash of header + text) is unchanged.
 """
