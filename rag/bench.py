@@ -440,38 +440,33 @@ def embedding_comparison(backends: Sequence[str], rounds: int, n_texts: int) -> 
 
 
 # ---------------------------------------------------------------- LLM
+def _run_script(name: str, args: Sequence[str], timeout: float) -> dict[str, Any]:
+    """Run ``scripts/<name>`` with this interpreter; its stdout is one JSON object."""
+    try:
+        proc = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / name), *args], capture_output=True,
+                              text=True, timeout=timeout, cwd=REPO_ROOT)
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"{name} took longer than {timeout:.0f} s"}
+    if proc.returncode != 0:
+        return {"skipped": f"{name} failed: " + proc.stderr.strip()[-400:]}
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
 def llm_measurement(timeout: float = 900) -> dict[str, Any]:
     """Run scripts/measure_llm.py (load, TTFT cold/cached, tok/s) when llama_cpp is importable."""
     import importlib.util
 
     if importlib.util.find_spec("llama_cpp") is None:
         return {"skipped": "llama_cpp is not installed"}
-    script = REPO_ROOT / "scripts" / "measure_llm.py"
-    try:
-        proc = subprocess.run([sys.executable, str(script), "--threads", "2"], capture_output=True, text=True,
-                              timeout=timeout, cwd=REPO_ROOT)
-    except subprocess.TimeoutExpired:
-        return {"skipped": f"measure_llm.py took longer than {timeout:.0f} s"}
-    if proc.returncode != 0:
-        return {"skipped": "measure_llm.py failed: " + proc.stderr.strip()[-400:]}
-    data: dict[str, Any] = json.loads(proc.stdout)
-    return data
+    return _run_script("measure_llm.py", ["--threads", "2"], timeout)
 
 
 def ui_memory_measurement(index_dir: Path, timeout: float) -> dict[str, Any]:
     """Run scripts/measure_ui_memory.py (Streamlit + headless Chromium, local model) on an index."""
     if not Path("/usr/bin/chromium").exists():
         return {"skipped": "/usr/bin/chromium is missing"}
-    script = REPO_ROOT / "scripts" / "measure_ui_memory.py"
-    try:
-        proc = subprocess.run([sys.executable, str(script), "--index", str(index_dir)], capture_output=True,
-                              text=True, timeout=timeout, cwd=REPO_ROOT)
-    except subprocess.TimeoutExpired:
-        return {"skipped": f"measure_ui_memory.py took longer than {timeout:.0f} s"}
-    if proc.returncode != 0:
-        return {"skipped": "measure_ui_memory.py failed: " + proc.stderr.strip()[-400:]}
-    data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return data
+    return _run_script("measure_ui_memory.py", ["--index", str(index_dir)], timeout)
 
 
 # ---------------------------------------------------------------- driver
