@@ -73,7 +73,6 @@ class Retriever:
         self.embedder = embedder or get_embedder(settings)
         self.keyword = KeywordIndex.load(bm25_dir) if bm25_dir.name and bm25_dir.exists() else KeywordIndex([], None)
         self.by_id = {c.chunk_id: c for c in self.chunks}
-        self._order = self.keyword.row  # chunk id -> keyword row
         # what the index holds, computed once: questions are parsed against it and refusals list it
         years_by_region: dict[str | None, set[int]] = {}
         for c in self.chunks:
@@ -231,7 +230,7 @@ class Retriever:
 
     def _allowed(self, chunk_id: str, mask: np.ndarray) -> bool:
         """Whether a chunk's keyword row passes the filter mask (no set of every allowed id)."""
-        row = self._order.get(chunk_id)
+        row = self.keyword.row.get(chunk_id)
         return row is not None and bool(mask[row])
 
     def _fuse(self, q: ParsedQuestion, kw: list[tuple[str, float]], dense: list[tuple[str, float]]) -> list[ScoredChunk]:
