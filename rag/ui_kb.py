@@ -39,7 +39,7 @@ def document_rows(index_dir: Path) -> list[dict[str, Any]]:
         docs = manifest.documents()
         added = manifest.document_added()
         counts: dict[str, int] = {}
-        for _, doc_id, _, _ in manifest.chunk_rows():
+        for _, doc_id, _ in manifest.chunk_keys():  # ids only: the token lists are not needed to count
             counts[doc_id] = counts.get(doc_id, 0) + 1
         files: dict[str, list[str]] = {}
         for row in manifest.files().values():
