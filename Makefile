@@ -40,7 +40,7 @@ test-fast: install
 	$(BIN)/pytest -q -rs -m "not slow"
 
 lint: install
-	$(BIN)/ruff check rag tests evals app.py
+	$(BIN)/ruff check rag tests evals app.py benchmarks
 	$(BIN)/mypy
 
 eval: ingest

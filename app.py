@@ -2,8 +2,8 @@
 
     streamlit run app.py            # settings from RAG_* env vars / .env, like the CLI
 
-UI only: the pipeline (rag.pipeline), text helpers (rag.ui_format), knowledge-base actions
-(rag.ui_kb) and the feedback store (rag.feedback) hold the logic.
+UI only: the pipeline (rag.answer.pipeline), text helpers (rag.ui.format), knowledge-base actions
+(rag.ui.kb) and the feedback store (rag.ui.feedback) hold the logic.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from typing import Any
 
 import streamlit as st
 
+import rag.facts  # noqa: F401  (registers the indicator table as a post-commit step of the index)
 from rag.config import REPO_ROOT, Settings, get_settings
 from rag.errors import RagError
-from rag.feedback import FeedbackStore
 from rag.textnorm import CITATION_RE
 from rag.types import Answer, ScoredChunk
-from rag.ui_format import (
+from rag.ui.feedback import FeedbackStore
+from rag.ui.format import (
     answer_keys,
     card_label,
     escape_md,
@@ -42,7 +43,7 @@ CTX: dict[str, Any] = {}  # settings and pipeline of this run, set by main() bef
 @st.cache_resource(show_spinner="加载生成模型 Loading generator…")
 def _generator(index_dir: str) -> tuple[Any, str]:
     """The generator is shared by the pipelines of every top-k (a local model is loaded once)."""
-    from rag.generators import select_generator
+    from rag.answer.generators import select_generator
 
     return select_generator(get_settings(index_dir=Path(index_dir)))
 
@@ -50,8 +51,8 @@ def _generator(index_dir: str) -> tuple[Any, str]:
 @st.cache_resource(show_spinner="加载索引 Loading index…")
 def load_pipeline(index_dir: str, top_k: int) -> Any:
     """One pipeline per (index, top-k); never mutated after it is returned."""
-    from rag.pipeline import Pipeline
-    from rag.retrieve import Retriever
+    from rag.answer.pipeline import Pipeline
+    from rag.search.retrieve import Retriever
 
     settings = get_settings(index_dir=Path(index_dir), top_k=top_k)
     generator, reason = _generator(index_dir)
@@ -94,7 +95,7 @@ def build_index_screen(settings: Settings, exc: RagError) -> None:
     show_error(exc)
     st.markdown(f"命令行 CLI: `rag ingest {settings.corpus_dir}` — 或者在这里从 `{settings.corpus_dir}` 构建:")
     if admin_ok(settings, "build") and st.button("从 corpus/ 构建索引 Build index", type="primary"):
-        from rag.index import ingest
+        from rag.index.run import ingest
 
         bar = st.progress(0.0, text="开始 starting…")
         try:
@@ -204,7 +205,7 @@ def render_answer(msg: dict[str, Any], documents: dict[str, Any], settings: Sett
 
 def apply_filters(question: str, region: str, year: str, regions: set[str]) -> str:
     """Prefix the sidebar's region/year only when the question names none (see the help text)."""
-    from rag.query import parse_question
+    from rag.search.query import parse_question
 
     parsed = parse_question(question, regions)
     prefix = ""
@@ -285,7 +286,7 @@ def chat_page() -> None:
 
 # ------------------------------------------------------------------------------ knowledge base
 def kb_page() -> None:
-    from rag.ui_kb import (
+    from rag.ui.kb import (
         UPLOAD_TYPES,
         delete_documents,
         document_rows,
@@ -313,7 +314,7 @@ def kb_page() -> None:
                              type=list(UPLOAD_TYPES), accept_multiple_files=True, key=f"up-{gen}",
                              max_upload_size=settings.upload_max_mb, disabled=not allowed)
     if st.button("导入并索引 Import", disabled=not allowed or not files, type="primary"):
-        from rag.index import ingest
+        from rag.index.run import ingest
 
         saved, rejected = save_uploads([(f.name, f.getvalue()) for f in files or []], settings)
         result = list(rejected)
@@ -347,7 +348,7 @@ def kb_page() -> None:
                                             for f in deleted])
         st.rerun()
     if cols[1].button(f"重新索引 Re-index {settings.corpus_dir.name}/", disabled=not allowed):
-        from rag.index import ingest
+        from rag.index.run import ingest
 
         bar = st.progress(0.0, text="索引中 indexing…")
         try:
@@ -362,8 +363,8 @@ def kb_page() -> None:
 
 # ------------------------------------------------------------------------------ evaluation
 def eval_page() -> None:
-    from rag.evaluate import build_result, load_cases, load_result, run_cases, run_meta
-    from rag.metrics import diff_runs
+    from rag.eval.metrics import diff_runs
+    from rag.eval.run import build_result, load_cases, load_result, run_cases, run_meta
 
     settings, pipeline = CTX["settings"], CTX["pipeline"]
     st.title("评测 Evaluation")
@@ -455,9 +456,9 @@ def facts_page() -> None:
     st.caption("从报告原文自动抽取的指标表(目标 / 实际 / 预计),每行都指向原文;数值以原文为准。"
                " Figures extracted from the reports; check the clause before quoting.")
     try:
-        from rag.facts import KIND_ZH, MEASURE_ZH, query_facts
+        from rag.facts.table import KIND_ZH, MEASURE_ZH, query_facts
     except ImportError:
-        st.info("指标表尚未构建 — the indicator table (rag/facts.py) is not available yet.")
+        st.info("指标表尚未构建 — the indicator table (rag/facts/table.py) is not available yet.")
         return
     try:
         facts = query_facts(settings)
@@ -544,7 +545,7 @@ def main() -> None:
     settings = get_settings()
     k = sidebar(settings)
     try:
-        from rag.index import require_index
+        from rag.index.run import require_index
 
         require_index(settings)
         pipeline = load_pipeline(str(settings.index_dir), k)

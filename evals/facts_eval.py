@@ -1,4 +1,4 @@
-"""Precision and recall of ``rag.facts.extract_facts`` against the hand-labelled figures.
+"""Precision and recall of ``rag.facts.table.extract_facts`` against the hand-labelled figures.
 
 Labels: ``evals/facts_labelled.jsonl`` — every headline-indicator figure of every seed report in
 ``corpus/``, labelled by reading the files (source, region, year referred to, indicator, measure,
@@ -6,7 +6,7 @@ value, unit, kind, redacted; qualifiers and a verbatim quote for checking).
 
 What counts:
 
-- *headline* = an indicator of ``rag.indicators.INDICATORS`` in text whose region is known
+- *headline* = an indicator of ``rag.lexicon.INDICATORS`` in text whose region is known
   (named, or inferred from another document and recorded as inferred). The targets (≥95% precision,
   ≥90% recall) apply to these. Figures in compilation parts that name no region are labelled too and
   reported separately ("all"), since no question can reach them by region.
@@ -38,8 +38,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
-from rag.facts import Fact, extract_facts  # noqa: E402
-from rag.indicators import INDICATORS  # noqa: E402
+from rag.facts.table import Fact, extract_facts  # noqa: E402
+from rag.lexicon import INDICATORS  # noqa: E402
 
 LABELS = REPO_ROOT / "evals" / "facts_labelled.jsonl"
 CORPUS = REPO_ROOT / "corpus"
@@ -67,11 +67,11 @@ def load_labels(path: Path = LABELS) -> list[dict[str, Any]]:
 def corpus_facts(corpus: Path | Sequence[Path] = CORPUS, chunk_size: int | None = None,
                  chunk_overlap: int | None = None) -> list[Fact]:
     """Extract facts from every file of ``corpus`` (a folder, or files) the way ingest prepares documents."""
-    from rag.chunking import chunk_document
     from rag.config import get_settings
-    from rag.documents import build_document, with_inferred_region
-    from rag.index import infer_regions
-    from rag.loaders import discover, load_file
+    from rag.index.run import infer_regions
+    from rag.ingest.chunking import chunk_document
+    from rag.ingest.documents import build_document, with_inferred_region
+    from rag.ingest.loaders import discover, load_file
 
     settings = get_settings()
     size = chunk_size or settings.chunk_size

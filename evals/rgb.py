@@ -311,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.generator:
         settings = settings.model_copy(update={"generator": args.generator})
     try:
-        from rag.pipeline import Pipeline
+        from rag.answer.pipeline import Pipeline
 
         pipeline = Pipeline(settings)
         describe = dict(pipeline.describe())
@@ -321,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     rows, interrupted = run(jobs, pipeline.answer_from_passages, keep_text=args.keep_text)
     metrics = summarize(rows)
-    from rag.evaluate import git_info
+    from rag.eval.run import git_info
 
     sha, dirty = git_info()
     result = {

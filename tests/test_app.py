@@ -172,7 +172,7 @@ def test_upload_good_and_corrupt_file(writable_env: tuple[Path, Path]) -> None:
     assert "6.5%" in text_of(reply)
     # delete it again: gone from the index and, being an upload, from disk
     goto(at, "kb")
-    from rag.ui_kb import document_rows
+    from rag.ui.kb import document_rows
 
     doc_ids = [r["doc_id"] for r in document_rows(index) if r["region"] == "鼓楼区"]
     assert len(doc_ids) == 1
@@ -302,14 +302,14 @@ def test_streamed_answer_with_a_wrong_figure_is_replaced_with_a_notice(scripted_
 def test_highlight_marks_only_the_answers_figures(text: str, answer: str, marked: list[str]) -> None:
     import re
 
-    from rag.ui_format import answer_keys, highlight_figures
+    from rag.ui.format import answer_keys, highlight_figures
 
     out = highlight_figures(text, answer_keys(answer))
     assert re.findall(r"<mark>(.*?)</mark>", out) == marked
 
 
 def test_source_text_cannot_inject_markup() -> None:
-    from rag.ui_format import escape_md, full_text_html, link_citations
+    from rag.ui.format import escape_md, full_text_html, link_citations
 
     evil = '<script>alert(1)</script> *x* [a](javascript:1) $y$'
     md = escape_md(evil)
@@ -321,8 +321,8 @@ def test_source_text_cannot_inject_markup() -> None:
 
 
 def test_feedback_store_replaces_a_changed_vote(tmp_path: Path) -> None:
-    from rag.feedback import FeedbackStore
     from rag.types import Answer, Citation
+    from rag.ui.feedback import FeedbackStore
 
     cit = Citation(1, "c1", "corpus/a.txt", "报告", "仓山区", 2024, "目标", "增长5.5%", 0, 7)
     answer = Answer("仓山区2024年GDP目标", "增长5.5%[1]", False, (cit,), "extractive", {})
@@ -337,7 +337,7 @@ def test_feedback_store_replaces_a_changed_vote(tmp_path: Path) -> None:
 
 
 def test_indicator_table_in_an_answer_stays_a_table() -> None:
-    from rag.ui_format import link_citations
+    from rag.ui.format import link_citations
 
     answer = "根据指标表:\n| 地区 | 数值 |\n|---|---|\n| 仓山区 | 增长5.5%[1] |\n未找到2023年目标。"
     md = link_citations(answer, "m", [1])

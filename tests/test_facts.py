@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_document
 from rag.config import Settings, get_settings
-from rag.documents import build_document
-from rag.facts import (
+from rag.facts.table import (
     Fact,
     FactAnswer,
     answer_from_facts,
@@ -25,7 +23,9 @@ from rag.facts import (
     query_facts,
     write_facts,
 )
-from rag.query import parse_question
+from rag.ingest.chunking import chunk_document
+from rag.ingest.documents import build_document
+from rag.search.query import parse_question
 from rag.types import LoadedFile
 
 REPO = Path(__file__).resolve().parent.parent
@@ -270,7 +270,7 @@ def test_format_markers_match_chunk_ids(corpus_facts: list[Fact]) -> None:
 
 # ---------------------------------------------------------------- with the real index
 def test_ingest_builds_the_table_and_lookup_cites_live_chunks(seed_settings: Settings) -> None:
-    from rag.index import Manifest
+    from rag.index.run import Manifest
 
     assert (Path(seed_settings.index_dir) / "facts.sqlite").exists()
     fa = lookup(parse_question("仓山区2024年GDP增长目标是多少?", REGIONS), seed_settings)

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import Settings
-from rag.errors import ConfigError, ModelUnavailableError
-from rag.generators import LocalGenerator, OpenAIGenerator, select_generator
-from rag.models import (
+from rag.answer.generators import LocalGenerator, OpenAIGenerator, select_generator
+from rag.answer.models import (
     MODEL,
     ModelSpec,
     ensure_local_model,
@@ -23,6 +21,8 @@ from rag.models import (
     part_paths,
     verify_model_file,
 )
+from rag.config import Settings
+from rag.errors import ConfigError, ModelUnavailableError
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 HAVE_PARTS = not missing_parts()

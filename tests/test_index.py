@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 from rag.config import get_settings
-from rag.index import Manifest, embed_text, ingest
-from rag.keyword import KeywordIndex
-from rag.store import VectorStore
+from rag.index.keyword import KeywordIndex
+from rag.index.run import Manifest, embed_text, ingest
+from rag.index.store import VectorStore
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -124,7 +124,7 @@ def test_staged_rows_of_a_dead_ingest_are_dropped_and_a_new_embedder_re_embeds(t
         chunks = m.chunks()
     finally:
         m.close()
-    from rag.keyword import tokenize
+    from rag.index.keyword import tokenize
 
     # the keyword index built from streamed token ids scores like one built from the chunk texts
     fresh = KeywordIndex.build([c.chunk_id for c in chunks], [tokenize(embed_text(c)) for c in chunks])
@@ -161,7 +161,7 @@ def _infer_regions_reference(docs: dict) -> dict:  # the string-set version infe
 def test_region_inference_matches_the_string_set_version(seed_index: Path) -> None:
     import dataclasses
 
-    from rag.index import infer_regions
+    from rag.index.run import infer_regions
 
     m = Manifest(seed_index)
     try:

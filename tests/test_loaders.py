@@ -1,4 +1,4 @@
-"""rag.loaders against hostile and awkward files generated in tmp_path by tests/hostile.py."""
+"""rag.ingest.loaders against hostile and awkward files generated in tmp_path by tests/hostile.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import hostile
 import pytest
 
 from rag.errors import LoadError
-from rag.loaders import SUPPORTED, discover, load_file, safe_destination, sanitize_filename
+from rag.ingest.loaders import SUPPORTED, discover, load_file, safe_destination, sanitize_filename
 
 # ---------------------------------------------------------------------------- plain text
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rag.metrics import (
+from rag.eval.metrics import (
     Outcome,
     bootstrap_ci,
     diff_runs,

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from servers import free_port, serve_http, stop_process
 
+from rag.answer.generators import OpenAIGenerator, select_generator
+from rag.answer.models import ensure_local_model, missing_parts
 from rag.config import Settings
 from rag.errors import ModelUnavailableError
-from rag.generators import OpenAIGenerator, select_generator
-from rag.models import ensure_local_model, missing_parts
 
 SERVER_MODULES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context")
 MISSING = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]

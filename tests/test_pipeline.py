@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.query import parse_question, rewrite_followup
+from rag.search.query import parse_question, rewrite_followup
 from rag.textnorm import fold, ungrounded
 
 DEV = Path(__file__).resolve().parent.parent / "evals" / "dev_questions.jsonl"

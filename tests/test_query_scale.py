@@ -3,7 +3,7 @@
 The compiled region matcher finds exactly what the old per-region loop found, and the retriever's
 filter (integer region codes, regions and years computed at load) what the string scans found.
 
-``_reference_find_regions`` is the algorithm ``rag.query.find_regions`` used before the matcher:
+``_reference_find_regions`` is the algorithm ``rag.search.query.find_regions`` used before the matcher:
 it tries every known region in turn. One change: names of equal length are taken in name order
 (the old code took them in set order, which depends on the hash seed); the matcher does the same.
 """
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 import pytest
 
-from rag.query import (
+from rag.search.query import (
     _EN_REGION_RE,
     _GENERIC,
     _NATIONAL_RE,
@@ -31,7 +31,7 @@ from rag.query import (
     rewrite_followup,
     short_name,
 )
-from rag.retrieve import Retriever, _year_label
+from rag.search.retrieve import Retriever, _year_label
 
 
 def _reference_find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]:

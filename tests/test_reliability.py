@@ -31,10 +31,11 @@ from reliability_fixtures import (
     write_reports,
 )
 
+from rag.answer.guard import check_question, leaks_prompt
+from rag.answer.pipeline import Pipeline
 from rag.errors import ModelUnavailableError, RagError
-from rag.guard import addresses_assistant, check_question, defang, leaks_prompt
-from rag.index import ingest
-from rag.pipeline import Pipeline
+from rag.index.run import ingest
+from rag.ingest.untrusted import addresses_assistant, defang
 from rag.textnorm import fold
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,7 +73,7 @@ def _db(index: Path) -> sqlite3.Connection:
 
 def test_invariant_detects_each_kind_of_damage(index_copy: Path) -> None:
     """The check can fail: damage the index one way at a time and expect the matching problem."""
-    from rag.store import VectorStore
+    from rag.index.store import VectorStore
 
     settings = hash_settings(index_copy)
     db = _db(index_copy)
@@ -153,7 +154,7 @@ def test_chroma_server_unavailable_is_a_clear_error(index_copy: Path, tmp_path: 
 
 
 def _bogus_models(tmp_path: Path) -> dict[str, Path]:
-    from rag.models import MODEL
+    from rag.answer.models import MODEL
 
     models = {
         "not-gguf": tmp_path / "random.gguf",
@@ -390,8 +391,8 @@ def test_leak_detector() -> None:
 @pytest.mark.slow
 def test_local_model_resists_injection(small_index: Path) -> None:
     """The bundled model over the injected report: right figure, no 99%, no system prompt."""
+    from rag.answer.models import local_model_status
     from rag.config import get_settings
-    from rag.models import local_model_status
 
     pytest.importorskip("llama_cpp")
     ok, why = local_model_status(get_settings())

@@ -69,7 +69,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def server_index(chroma_server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """Two seed reports ingested with vectors in the server (manifest + BM25 stay local)."""
     from rag.config import get_settings
-    from rag.index import ingest
+    from rag.index.run import ingest
 
     src = tmp_path_factory.mktemp("server-corpus")
     for name in FILES:
@@ -90,9 +90,9 @@ def test_ingest_puts_vectors_in_the_server(server_index: tuple[Path, str]) -> No
     from chromadb.config import Settings as ChromaSettings
 
     from rag.config import get_settings
-    from rag.embeddings import get_embedder
-    from rag.index import Manifest
-    from rag.store import collection_name
+    from rag.index.embeddings import get_embedder
+    from rag.index.run import Manifest
+    from rag.index.store import collection_name
 
     index_dir, url = server_index
     assert not (index_dir / "chroma").exists(), "server mode must not create an embedded store"
@@ -112,7 +112,7 @@ def test_ingest_puts_vectors_in_the_server(server_index: tuple[Path, str]) -> No
 
 def test_ingest_again_is_incremental(server_index: tuple[Path, str], tmp_path: Path) -> None:
     from rag.config import get_settings
-    from rag.index import ingest
+    from rag.index.run import ingest
 
     index_dir, url = server_index
     copy = tmp_path / "index"
@@ -123,7 +123,7 @@ def test_ingest_again_is_incremental(server_index: tuple[Path, str], tmp_path: P
 
 
 def _manifest_paths(index_dir: Path) -> list[str]:
-    from rag.index import Manifest
+    from rag.index.run import Manifest
 
     m = Manifest(index_dir)
     try:
@@ -133,8 +133,8 @@ def _manifest_paths(index_dir: Path) -> list[str]:
 
 
 def test_ask_through_the_server(server_index: tuple[Path, str]) -> None:
+    from rag.answer.pipeline import Pipeline
     from rag.config import get_settings
-    from rag.pipeline import Pipeline
 
     index_dir, url = server_index
     settings = get_settings(index_dir=index_dir, chroma_url=url, generator="extractive")
@@ -158,7 +158,7 @@ def test_ask_through_the_server(server_index: tuple[Path, str]) -> None:
 def test_server_down_is_a_clear_error(tmp_path: Path) -> None:
     from rag.config import get_settings
     from rag.errors import RagError
-    from rag.index import ingest
+    from rag.index.run import ingest
 
     url = f"http://127.0.0.1:{free_port()}"  # bound then released: nothing listens there
     settings = get_settings(index_dir=tmp_path / "idx", chroma_url=url)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_document
-from rag.clean import clean_text, is_chrome_line
-from rag.describe import find_region
-from rag.documents import build_document
+from rag.ingest.chunking import chunk_document
+from rag.ingest.clean import clean_text, is_chrome_line
+from rag.ingest.describe import find_region
+from rag.ingest.documents import build_document
 from rag.textnorm import figures, fold, ungrounded
 from rag.types import LoadedFile
 
@@ -128,7 +128,7 @@ def test_chunks_speak_of_their_section_year() -> None:
     ("2024年地区生产总值增长目标是多少?", [], []),  # a local term leaves the region open
 ])
 def test_national_terms_point_at_the_national_report(question: str, regions: list[str], unknown: list[str]) -> None:
-    from rag.query import find_regions
+    from rag.search.query import find_regions
 
     known = frozenset({"国务院", "仓山区", "台江区", "福建省"})
     assert find_regions(question, known) == (regions, unknown)

@@ -5,7 +5,7 @@ made of report text from corpus/ and a question, about ``--prompt-tokens`` token
 second and third calls keep the system prompt and change the user message, as the app does, so
 llama.cpp can reuse the KV cache of the system prompt; the fourth repeats the third exactly.
 
-    .venv/bin/python scripts/measure_llm.py --threads 2
+    .venv/bin/python benchmarks/measure_llm.py --threads 2
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rag.answer.generators import LocalGenerator, Message  # noqa: E402
 from rag.config import get_settings  # noqa: E402
-from rag.generators import LocalGenerator, Message  # noqa: E402
 
 SYSTEM = (
     "你是政府工作报告问答助手。请只根据用户提供的资料回答问题，不要使用资料以外的知识。"

@@ -15,7 +15,7 @@ Year the figure refers to: a year stated in the part before the figure, else the
 (``Chunk.period_year``), else derived from the report year (targets: the report year; results: the
 year before) and recorded as such (``year_source``). 「年均」 figures span several years: year None.
 
-Only the indicators of ``rag.indicators.INDICATORS`` are extracted, with units that fit them
+Only the indicators of ``rag.lexicon.INDICATORS`` are extracted, with units that fit them
 (money, people, %, 个百分点). Redacted values (XX亿元) are kept with ``value=None, redacted=True``.
 
 Other rules met in real reports: 「从7248亿元提高到8865亿元」 keeps the end value; 「城镇和农村居民人均可支配收入
@@ -59,15 +59,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.guard import defang
-from rag.indicators import INDICATORS, Indicator, indicator_by_name
+from rag.ingest.untrusted import defang
+from rag.lexicon import INDICATORS, Indicator, indicator_by_name
 from rag.textnorm import FIGURE_RE, REDACTED_FIGURE_RE
 from rag.types import Chunk, Document, Section
 
 if TYPE_CHECKING:  # pragma: no cover
     from rag.config import Settings
-    from rag.index import Manifest
-    from rag.query import ParsedQuestion
+    from rag.index.run import Manifest
+    from rag.search.query import ParsedQuestion
 
 FACTS_FILE = "facts.sqlite"
 KINDS = ("target", "actual", "forecast")
@@ -126,7 +126,7 @@ class Fact:
 
     region: str | None
     year: int | None  # the year the figure refers to (None: unknown or several years)
-    indicator: str  # canonical name (rag.indicators)
+    indicator: str  # canonical name (rag.lexicon)
     wording: str  # the indicator as worded in the source
     measure: str  # level | growth
     value: float | None  # None when redacted
@@ -558,7 +558,7 @@ def build_facts_from_manifest(manifest: Manifest, settings: Settings) -> int:
 
 def build_facts(settings: Settings) -> int:
     """Rebuild the table of the index at ``settings.index_dir``; returns the number of facts."""
-    from rag.index import Manifest, require_index
+    from rag.index.run import Manifest, require_index
 
     require_index(settings)
     manifest = Manifest(Path(settings.index_dir))
@@ -580,7 +580,7 @@ def canonical_indicator(name: str) -> str:
     """「GDP」/「社零」/「地区生产总值」 → the canonical name; unknown names come back unchanged."""
     ind = indicator_by_name(name)
     if ind is None:
-        from rag.indicators import find_indicators
+        from rag.lexicon import find_indicators
 
         found = find_indicators(name)
         ind = found[0] if found else None
@@ -592,7 +592,10 @@ def query_facts(settings: Settings, region: str | None = None, year: int | None 
     """Facts of the index's table matching every given filter (region short names accepted)."""
     path = facts_path(settings)
     if not path.exists():
-        build_facts(settings)  # an index built before the table existed
+        from rag.errors import RagError
+
+        raise RagError(f"no indicator table at {path}",
+                       "build it with `rag facts --rebuild` (or re-run `rag ingest`)")
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     db.row_factory = sqlite3.Row
     try:
@@ -826,7 +829,9 @@ def add_facts_parser(subparsers: Any) -> None:
 def _eval_module() -> Any:
     import importlib.util
 
-    path = Path(__file__).resolve().parent.parent / "evals" / "facts_eval.py"
+    from rag.config import REPO_ROOT
+
+    path = REPO_ROOT / "evals" / "facts_eval.py"
     if not path.exists():
         from rag.errors import RagError
 

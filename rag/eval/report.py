@@ -1,9 +1,9 @@
 """Reports of an evaluation run: Markdown, or a self-contained HTML page with inline SVG charts.
 
 Input is the result JSON of ``rag eval --json`` (and optionally the comparison with a baseline
-from ``rag.metrics.diff_runs``), so a report can be rebuilt from stored results at any time::
+from ``rag.eval.metrics.diff_runs``), so a report can be rebuilt from stored results at any time::
 
-    python -m rag.report artifacts/ci.json artifacts/ci.html --baseline evals/baselines/ci.json
+    python -m rag.eval.report artifacts/ci.json artifacts/ci.html --baseline evals/baselines/ci.json
 
 The charts are hand-written SVG (per-kind accuracy bars, latency histogram): no network assets,
 no plotting dependency.
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.metrics import diff_runs
+from rag.eval.metrics import diff_runs
 
 
 def _pct(x: Any) -> str:
@@ -235,7 +235,7 @@ def write_report(path: Path | str, result: Mapping[str, Any], comparison: Mappin
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Rebuild a report from a stored result JSON."""
-    parser = argparse.ArgumentParser(prog="python -m rag.report", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m rag.eval.report", description=__doc__)
     parser.add_argument("result", type=Path)
     parser.add_argument("out", type=Path, help="OUT.md or OUT.html")
     parser.add_argument("--baseline", type=Path)

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from rag.config import REPO_ROOT, Settings
 from rag.errors import IndexMissingError, RagError
-from rag.metrics import Outcome, diff_runs, summarize
+from rag.eval.metrics import Outcome, diff_runs, summarize
 from rag.textnorm import Figure, canonical_unit, figures, fold
 from rag.types import Answer
 
@@ -257,7 +257,7 @@ def grade_error(exc: BaseException) -> Grade:
 
 # ---------------------------------------------------------------------------------------- running
 class AskPipeline(Protocol):
-    """What the harness needs from ``rag.pipeline.Pipeline``."""
+    """What the harness needs from ``rag.answer.pipeline.Pipeline``."""
 
     def ask(self, question: str, turns: Sequence[str] = ()) -> Answer:
         """Answer ``question`` after the earlier user ``turns``."""
@@ -529,7 +529,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"generator": args.generator})
     _require_index(settings)
     try:
-        from rag.pipeline import Pipeline
+        from rag.answer.pipeline import Pipeline
     except ImportError as exc:
         raise RagError(f"the pipeline is not available: {exc}", "install the project: pip install -e .") from exc
 
@@ -550,7 +550,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 def _require_index(settings: Settings) -> None:
     """Fail before loading models when there is no index (exit 2, per the contract)."""
     try:
-        from rag.index import require_index
+        from rag.index.run import require_index
     except ImportError:  # index module not importable: check the directory ourselves
         if not Path(settings.index_dir).exists():
             raise IndexMissingError(f"no index at {settings.index_dir}",
@@ -613,7 +613,7 @@ def _execute(pipeline: AskPipeline, cases: Sequence[Case], args: argparse.Namesp
     if json_out:
         print(f"wrote {json_out}", file=sys.stderr)
     if args.report:
-        from rag.report import write_report
+        from rag.eval.report import write_report
 
         write_report(args.report, result, comparison)
         print(f"wrote {args.report}", file=sys.stderr)
@@ -627,7 +627,7 @@ def _execute(pipeline: AskPipeline, cases: Sequence[Case], args: argparse.Namesp
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rag.evaluate FILE …`` (same options as ``rag eval``)."""
+    """``python -m rag.eval.run FILE …`` (same options as ``rag eval``)."""
     parser = argparse.ArgumentParser(prog="rag eval")
     _add_eval_arguments(parser)
     return run_eval_command(parser.parse_args(argv))

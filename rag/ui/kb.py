@@ -1,7 +1,7 @@
 """Knowledge-base actions behind the UI page: list, upload, delete, re-index (no Streamlit here).
 
 Uploads are written to ``<corpus_dir>/uploads`` under a sanitised, never-overwriting name
-(``rag.loaders.safe_destination``) and ingested on their own; the per-file result comes from the
+(``rag.ingest.loaders.safe_destination``) and ingested on their own; the per-file result comes from the
 ``IngestReport`` (indexed / unchanged / duplicate / skipped with its reason), so a corrupt file is
 reported and never breaks the index::
 
@@ -17,8 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import rag.facts  # noqa: F401  (registers the indicator table as a post-commit step of the index)
 from rag.config import Settings
-from rag.index import IngestReport, Manifest, remove_documents
+from rag.index.run import IngestReport, Manifest, remove_documents
 
 UPLOAD_TYPES = ("txt", "md", "html", "htm", "docx", "pdf")
 STATUS = {"indexed": "已索引 indexed", "unchanged": "未变化 unchanged", "duplicate": "重复 duplicate",
@@ -66,7 +67,7 @@ def document_rows(index_dir: Path) -> list[dict[str, Any]]:
 def save_uploads(files: Sequence[tuple[str, bytes]], settings: Settings) -> tuple[list[Path], list[dict[str, str]]]:
     """Write uploads into the uploads folder; too-large or unsupported files are rejected with a reason."""
     from rag.errors import RagError
-    from rag.loaders import safe_destination
+    from rag.ingest.loaders import safe_destination
 
     cap = settings.upload_max_mb * 2**20
     saved: list[Path] = []

@@ -1,7 +1,7 @@
 """The indicators people ask about, with their Chinese wordings and English names.
 
 One table serves question parsing (「GDP」→ 地区生产总值, "retail sales" → 社会消费品零售总额), query
-expansion for keyword search, the extractive answerer and the indicator table (``rag.facts``).
+expansion for keyword search, the extractive answerer and the indicator table (``rag.facts.table``).
 Order matters where one name contains another: longer, more specific names come first.
 """
 

@@ -1,10 +1,10 @@
 """Text generators: one method that streams the answer, whatever runs the model.
 
-- ``LocalGenerator``: the bundled GGUF (rag.models) in-process with llama-cpp-python. Loaded once,
+- ``LocalGenerator``: the bundled GGUF (rag.answer.models) in-process with llama-cpp-python. Loaded once,
   lazily; one lock serialises generation (Streamlit runs sessions on threads and a llama.cpp
   context is not re-entrant). The same ``Llama`` object is reused, so llama-cpp-python keeps the
   KV cache of the previous prompt and only evaluates the tokens after the longest common prefix:
-  a fixed system prompt is evaluated once, not per question (see scripts/measure_llm.py).
+  a fixed system prompt is evaluated once, not per question (see benchmarks/measure_llm.py).
 - ``OpenAIGenerator``: any OpenAI-compatible chat endpoint (OpenAI, DeepSeek, Qwen/DashScope,
   vLLM, ``python -m llama_cpp.server`` …). Transport failures, timeouts and non-OpenAI replies
   become ``ModelUnavailableError`` naming the URL, so callers can fall back to extractive answers.
@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from rag.answer.models import INSTALL_HINT, MODEL, ensure_local_model, local_model_status
 from rag.config import Settings
 from rag.errors import ConfigError, ModelUnavailableError, RagError
-from rag.models import INSTALL_HINT, MODEL, ensure_local_model, local_model_status
 
 Message = dict[str, str]
 _NO_KEY = "sk-no-key-required"  # local OpenAI-compatible servers ignore the key, the client insists on one

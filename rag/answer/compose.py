@@ -1,6 +1,6 @@
 """The answer chain's pure parts: prompt rendering, citation mapping, refusal and number checks.
 
-Flow (driven by ``rag.pipeline``): retrieved passages → extractive answer (always, instantly) →
+Flow (driven by ``rag.answer.pipeline``): retrieved passages → extractive answer (always, instantly) →
 optional generated answer from a compact context → ``finalize``: map [n] to passages, detect a
 model refusal, check every figure against the cited passages; an ungrounded generated answer is
 replaced by the extractive one and the user is told.
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from rag.extractive import Extract, score_clauses
-from rag.query import ParsedQuestion
+from rag.answer.extractive import Extract, score_clauses
+from rag.search.query import ParsedQuestion
 from rag.textnorm import CITATION_RE, Figure, figure_in, figures
 from rag.types import Citation, ScoredChunk
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.indicators import (
+from rag.lexicon import (
     ACTUAL_WORDS,
     EN_ACTUAL,
     EN_TARGET,

@@ -36,12 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from rag.chunking import chunk_document
+from rag.ingest.chunking import chunk_document
 from rag.config import Settings
-from rag.documents import build_document, with_inferred_region
-from rag.embeddings import Embedder, get_embedder
+from rag.ingest.documents import build_document, with_inferred_region
+from rag.index.embeddings import Embedder, get_embedder
 from rag.errors import IndexMissingError, RagError
-from rag.keyword import KeywordIndex, tokenize
+from rag.index.keyword import KeywordIndex, tokenize
+from rag.index.steps import run_post_commit
 from rag.types import Chunk, Document, Section, Segment
 
 SCHEMA_VERSION = "3"
@@ -294,8 +295,8 @@ def _ingest(
     paths: Sequence[Path], settings: Settings, progress: Progress | None = None,
     embedder: Embedder | None = None,
 ) -> IngestReport:
-    from rag.loaders import discover, load_file
-    from rag.store import VectorStore
+    from rag.ingest.loaders import discover, load_file
+    from rag.index.store import VectorStore
 
     t0 = time.perf_counter()
     report = IngestReport()
@@ -424,10 +425,7 @@ def _ingest(
         _commit(manifest, new_files, docs, doc_added, changed_docs, generation, bm25_dir.name, embedder.id, settings)
         report.chunks_total = len(all_ids)
         _collect_garbage(manifest, store, set(all_ids))
-        # indicator table (issue 6, rag.facts): rebuilt from the live manifest
-        from rag.facts import build_facts_from_manifest
-
-        build_facts_from_manifest(manifest, settings)
+        run_post_commit(manifest, settings)  # derived tables (the indicator table): rag.index.steps
     finally:
         manifest.close()
     report.seconds = time.perf_counter() - t0
@@ -571,15 +569,12 @@ def _remove_documents(doc_ids: Iterable[str], settings: Settings) -> list[str]:
             KeywordIndex.from_token_ids(*_keyword_corpus(manifest, left, staged=False)).save(bm25_dir)
             manifest.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(gen),))
             manifest.db.execute("INSERT OR REPLACE INTO meta VALUES ('bm25_dir', ?)", (bm25_dir.name,))
-        from rag.store import VectorStore
+        from rag.index.store import VectorStore
 
         embedder_id = manifest.meta("embedder")
         if embedder_id:
             _collect_garbage(manifest, VectorStore(settings, embedder_id), left)
-        # indicator table (issue 6, rag.facts): drop removed documents' facts
-        from rag.facts import build_facts_from_manifest
-
-        build_facts_from_manifest(manifest, settings)
+        run_post_commit(manifest, settings)
         return [r["source"] for r in rows]
     finally:
         manifest.close()
@@ -595,7 +590,3 @@ def require_index(settings: Settings) -> Path:
         )
     return path
 
-
-def index_env_note(settings: Settings) -> str:
-    """Where the index lives, for status lines."""
-    return settings.chroma_url or os.fspath(settings.index_dir)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.indicators import find_indicators, indicator_by_name
-from rag.keyword import tokenize
-from rag.query import ParsedQuestion, short_name
-from rag.retrieve import REVIEW_SECTION_RE, TARGET_SECTION_RE
+from rag.index.keyword import tokenize
+from rag.lexicon import find_indicators, indicator_by_name
+from rag.search.query import ParsedQuestion, short_name
+from rag.search.retrieve import REVIEW_SECTION_RE, TARGET_SECTION_RE
 from rag.textnorm import REDACTED_RE, Figure, figures, fold, iter_sentences
 from rag.types import ScoredChunk
 

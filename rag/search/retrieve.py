@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.embeddings import Embedder, get_embedder
-from rag.index import Manifest, require_index
-from rag.keyword import KeywordIndex, tokenize
-from rag.query import ParsedQuestion
+from rag.index.embeddings import Embedder, get_embedder
+from rag.index.keyword import KeywordIndex, tokenize
+from rag.index.run import Manifest, require_index
+from rag.search.query import ParsedQuestion
 from rag.textnorm import REDACTED_RE, fold
 from rag.types import Chunk, ScoredChunk
 
@@ -108,7 +108,7 @@ class Retriever:
         """The Chroma collection, opened on first use."""
         with self._lock:
             if self._store is None:
-                from rag.store import VectorStore
+                from rag.index.store import VectorStore
 
                 self._store = VectorStore(self.settings, self.embedder.id)  # type: ignore[assignment]
             return self._store

@@ -2,7 +2,7 @@
 
 Region comes only from strong textual evidence (「台江区人民政府」, 「仓山区第十八届人民代表大会」,
 「2026年福建省政府工作报告」, 「国务院」); a redacted name (「XX区」) leaves it unknown, and
-``rag.index`` may later infer it from another document and record that it did (``region_inferred``).
+``rag.index.run`` may later infer it from another document and record that it did (``region_inferred``).
 
 Report year: from the title (「2022年政府工作报告」) or the delivery date line (「——2024年2月21日在…
 会议上」), else the year of the targets section, else the reviewed year + 1. A report of year Y reviews
