@@ -91,6 +91,14 @@ class ScoredChunk:
 
 
 @dataclass(frozen=True)
+class Filters:
+    """Explicit scope chosen by the user (UI selectors, API): wins over regions from earlier turns."""
+
+    region: str | None = None
+    year: int | None = None
+
+
+@dataclass(frozen=True)
 class Citation:
     """A numbered passage an answer cites."""
 
