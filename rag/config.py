@@ -65,6 +65,20 @@ class Settings(BaseSettings):
     admin_password: str = ""
     upload_max_mb: int = 20
 
+    # serving (`rag serve`, `rag mcp --transport http`): RAG_API_KEYS = comma-separated Bearer keys;
+    # without keys the servers listen on 127.0.0.1 only. max_queue = requests that may wait for the
+    # model (more get HTTP 429); max_input_chars = the longest conversation text a request may send
+    api_keys: str = ""
+    max_queue: int = 8
+    max_input_chars: int = 4000
+    host: str = "127.0.0.1"
+    port: int = 8800
+
+    @property
+    def api_key_list(self) -> list[str]:
+        """The accepted API keys (``RAG_API_KEYS`` split at commas, blanks dropped)."""
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
     def with_index(self, index_dir: Path | str | None) -> Settings:
         """A copy pointing at another index directory (``--index DIR``)."""
         if index_dir is None:
