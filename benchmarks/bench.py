@@ -311,7 +311,7 @@ def _query_row(spec: dict[str, Any]) -> dict[str, Any]:
                 fused_dense_ms.append(res.timings_ms["dense"])
             text, turns = question_turns(q)
             t = clock()
-            pipeline.finalize(pipeline.prepare(text, turns))
+            pipeline.run(text, turns, generate=False)
             answer_ms.append((clock() - t) * 1000)
     return {
         "chunks_loaded": len(retriever.chunks), "load_s": round(load_s, 2), "rss_mb_loaded": rss_loaded,
@@ -346,14 +346,15 @@ def _llm_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     for q in questions:
         text, turns = question_turns(q)
         t = time.perf_counter()
-        prep = pipeline.prepare(text, turns)
-        first, pieces = None, []
-        for piece in pipeline.stream(prep):
-            if first is None:
-                first = time.perf_counter()
-            pieces.append(piece)
+        times: list[float] = []
+
+        def stamp(_piece: str, into: list[float] = times) -> None:
+            into.append(time.perf_counter())
+
+        answer = pipeline.run(text, turns, stamp)
         end = time.perf_counter()
-        answer = pipeline.finalize(prep, "".join(pieces) if prep.messages else None)
+        first = times[0] if times else None
+        pieces = times
         total.append((end - t) * 1000)
         if first is not None:
             ttft.append((first - t) * 1000)

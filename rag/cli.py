@@ -135,22 +135,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer_json(pipeline.ask(args.question, args.turn or [])), ensure_ascii=False))
         return 0
-    prep = pipeline.prepare(args.question, args.turn or [])
-    if prep.standalone != args.question:
-        print(f"(as: {prep.standalone})", file=sys.stderr)
-    text = None
-    error = ""
-    if prep.messages:
-        pieces = []
-        try:
-            for piece in pipeline.stream(prep):
-                pieces.append(piece)
-                print(piece, end="", flush=True, file=sys.stderr)
-            print(file=sys.stderr)
-            text = "".join(pieces)
-        except RagError as exc:
-            error = f"生成模型不可用,已改用原文摘录回答:{exc.message}"
-    answer = pipeline.finalize(prep, text, error)
+    streamed: list[str] = []
+
+    def show_piece(piece: str) -> None:
+        streamed.append(piece)
+        print(piece, end="", flush=True, file=sys.stderr)
+
+    answer = pipeline.run(args.question, args.turn or [], show_piece,
+                          on_status=lambda s: print(f"({s})", file=sys.stderr))
+    if streamed:
+        print(file=sys.stderr)
+    if answer.standalone_question and answer.standalone_question != args.question:
+        print(f"(as: {answer.standalone_question})", file=sys.stderr)
     for note in answer.notices:
         print(f"注意: {note}")
     print(answer.answer)

@@ -8,16 +8,22 @@ all call it. For streaming UIs the steps are exposed separately::
     for piece in p.stream(prep): ...              # generated text, if a generator is active
     answer = p.finalize(prep, generated_text)     # citations, refusal, number check
 
-``ask`` does all three; ``answer_from_passages`` skips retrieval (external benchmarks such as RGB).
+``run`` is the one loop over those steps (prepare → gate → stream → check → fallback) that the CLI,
+UI, eval harness and benchmarks call; ``ask(q, turns)`` is ``run(q, turns)``;
+``answer_from_passages`` skips retrieval (external benchmarks such as RGB).
+
+The pipeline is immutable after construction and shared between threads/sessions; the one thing that
+changes at run time, a local model found unusable, is recorded in its ``GeneratorState``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answer.compose import (
@@ -33,13 +39,13 @@ from rag.answer.compose import (
 from rag.answer.extractive import Extract, extract_answer
 from rag.answer.generators import Generator, select_generator
 from rag.answer.guard import check_question, defang_passages, leaks_prompt
+from rag.answer.state import GeneratorState, new_gate
 from rag.config import Settings
 from rag.errors import ModelUnavailableError, RagError
 from rag.ingest.chunking import chunk_id
 from rag.search.query import ParsedQuestion, parse_question, rewrite_followup
 from rag.search.retrieve import Retrieval, Retriever
-from rag.textnorm import fold
-from rag.types import Answer, Chunk, ScoredChunk
+from rag.types import Answer, Chunk, Filters, ScoredChunk
 
 CONTEXT_PASSAGES = 3
 
@@ -76,25 +82,37 @@ class Prepared:
 
 
 class Pipeline:
-    """Retriever + generator, built once; thread-safe for concurrent questions."""
+    """Retriever + generator, built once; immutable and thread-safe for concurrent questions."""
 
     def __init__(self, settings: Settings, retriever: Retriever | None = None,
-                 generator: Generator | None | str = "auto") -> None:
+                 generator: Generator | None | str = "auto", reason: str | None = None) -> None:
         self.settings = settings
         self.retriever = retriever or Retriever(settings)
         self.prompts: Prompts = load_prompts(settings.prompts_dir)
         if generator == "auto":
-            self.generator, self.generator_reason = select_generator(settings)
+            chosen, why = select_generator(settings)
         else:
-            self.generator = generator if not isinstance(generator, str) else None
-            self.generator_reason = getattr(self.generator, "name", "extractive") if self.generator else "extractive"
+            chosen = generator if not isinstance(generator, str) else None
+            why = getattr(chosen, "name", "extractive") if chosen else "extractive"
+        self.generator: Generator | None = chosen  # as configured; the one in use is ``state.generator``
+        self.state = GeneratorState(chosen, reason or why)
+        self.gate = new_gate(settings)
         self._regions = self.retriever.regions()
-        self._lock = threading.Lock()
+
+    @property
+    def generator_reason(self) -> str:
+        """Why the active generator (or none) is used."""
+        return self.state.reason
+
+    @generator_reason.setter
+    def generator_reason(self, reason: str) -> None:  # pragma: no cover - old callers; pass reason= instead
+        self.state._reason = reason
 
     @property
     def generator_name(self) -> str:
         """The active generator: local | openai | extractive."""
-        return self.generator.name if self.generator is not None else "extractive"
+        gen = self.state.generator
+        return gen.name if gen is not None else "extractive"
 
     def describe(self) -> dict[str, Any]:
         """Run metadata for eval reports and the UI sidebar."""
@@ -106,14 +124,15 @@ class Pipeline:
         }
 
     # ------------------------------------------------------------ steps
-    def prepare(self, question: str, turns: Sequence[str] = ()) -> Prepared:
+    def prepare(self, question: str, turns: Sequence[str] = (), *, filters: Filters | None = None,
+                generate: bool = True) -> Prepared:
         """Rewrite, parse, retrieve and extract (no generation)."""
         t0 = time.perf_counter()
         question = question.strip()
         if not question:
             raise RagError("the question is empty", "type a question, e.g. 仓山区2024年GDP目标")
         standalone = rewrite_followup(question, list(turns), self._regions)
-        parsed = parse_question(standalone, self._regions)
+        parsed = self._scoped(parse_question(standalone, self._regions), question, filters)
         # guard (rag/answer/guard.py): instructions to the assistant are refused before retrieval, and
         # report sentences addressing an assistant / fake [n] markers never reach the answerer
         blocked = check_question(question)
@@ -128,12 +147,29 @@ class Pipeline:
         prep.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
         prep.timings_ms["prepare"] = (time.perf_counter() - t0) * 1000
         # the model only phrases answers: not for table answers, refusals, or values the report redacts
-        if (passages and not prep.refusal and self.generator is not None and not retrieval.filters.get("facts")
-                and not extract.redacted):
+        if (generate and passages and not prep.refusal and self.state.generator is not None
+                and not retrieval.filters.get("facts") and not extract.redacted):
             ctx = passages[:CONTEXT_PASSAGES]
             prep.messages = render_messages(self.prompts, standalone, [snippet(parsed, p) for p in ctx],
                                             [passage_label(p) for p in ctx])
         return prep
+
+    def _scoped(self, parsed: ParsedQuestion, question: str, filters: Filters | None) -> ParsedQuestion:
+        """Apply explicit filters.
+
+        A region/year the question itself names wins, then the filter, then what the follow-up
+        rewrite carried over from earlier turns.
+        """
+        if filters is None:
+            return parsed
+        own = parse_question(question, self._regions)
+        if filters.region and not own.regions and not own.unknown_regions:
+            known = filters.region in self._regions
+            parsed = replace(parsed, regions=(filters.region,) if known else (),
+                             unknown_regions=() if known else (filters.region,))
+        if filters.year and not own.years and not own.report_years:
+            parsed = replace(parsed, years=(filters.year,))
+        return parsed
 
     def _with_facts(self, parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract) -> tuple[Retrieval, Extract]:
         """Answer from the indicator table (rag.facts.table) when it knows better than one clause.
@@ -185,11 +221,12 @@ class Pipeline:
 
     def stream(self, prep: Prepared) -> Iterator[str]:
         """Generated answer text, piece by piece (nothing when no generator applies)."""
-        if not prep.messages or self.generator is None:
+        generator = self.state.generator
+        if not prep.messages or generator is None:
             return
         t0 = time.perf_counter()
         first = True
-        for piece in self.generator.stream(prep.messages, max_tokens=self.settings.max_tokens):
+        for piece in generator.stream(prep.messages, max_tokens=self.settings.max_tokens):
             if first:
                 prep.timings_ms["first_token"] = (time.perf_counter() - t0) * 1000
                 first = False
@@ -239,19 +276,57 @@ class Pipeline:
                       prep.standalone, reason, tuple(notices), tuple(prep.passages))
 
     # ------------------------------------------------------------ one call
-    def ask(self, question: str, turns: Sequence[str] = ()) -> Answer:
-        """The whole chain; a failing generator falls back to the extractive answer with a notice."""
-        prep = self.prepare(question, turns)
+    def run(self, question: str, turns: Sequence[str] = (), on_piece: Callable[[str], None] | None = None, *,
+            filters: Filters | None = None, on_draft: Callable[[Answer], None] | None = None,
+            on_status: Callable[[str], None] | None = None, generate: bool = True,
+            cancel: threading.Event | None = None) -> Answer:
+        """Prepare → (gate) → stream → check → fallback: the only copy of that loop.
+
+        ``on_draft`` gets the fast extractive answer first; ``on_piece`` each generated piece;
+        ``on_status`` short human status lines (queue position, reading). ``generate=False`` answers
+        extractively; a set ``cancel`` stops generation and returns the draft. A failing generator
+        falls back to the extractive answer with a notice.
+        """
+        status = on_status or (lambda _s: None)
+        prep = self.prepare(question, turns, filters=filters, generate=generate)
         if not prep.messages:
-            return self.finalize(prep)
+            answer = self.finalize(prep)
+            if on_draft is not None:
+                on_draft(answer)
+            return answer
+        if on_draft is not None:
+            on_draft(self.finalize(replace_messages(prep)))
+        pieces: list[str] = []
         try:
-            text = "".join(self.stream(prep))
+            with self._slot(cancel, status):
+                if cancel is not None and cancel.is_set():
+                    return self.finalize(prep, None, "已停止生成,以下为原文摘录回答。")
+                status(f"模型正在阅读{min(len(prep.passages), CONTEXT_PASSAGES)}段资料…")
+                for piece in self.stream(prep):
+                    if cancel is not None and cancel.is_set():
+                        return self.finalize(prep, None, "已停止生成,以下为原文摘录回答。")
+                    pieces.append(piece)
+                    if on_piece is not None:
+                        on_piece(piece)
         except RagError as exc:
-            if isinstance(exc, ModelUnavailableError) and self.generator_name == "local":  # reliability fix:
-                # a local model that cannot load will not heal itself: answer extractively from now on
-                self.generator, self.generator_reason = None, f"extractive: local model unusable: {exc.message}"
+            if getattr(exc, "retry_after", None) is not None:  # the gate's BusyError: queue full
+                return self.finalize(prep, None, f"模型繁忙,以下为原文摘录回答:{exc.message}")
+            if type(exc).__name__ == "Cancelled":  # cancelled while waiting in the queue
+                return self.finalize(prep, None, "已停止生成,以下为原文摘录回答。")
+            if isinstance(exc, ModelUnavailableError) and self.generator_name == "local":
+                self.state.disable(f"extractive: local model unusable: {exc.message}")
             return self.finalize(prep, None, f"生成模型不可用,已改用原文摘录回答:{exc.message}")
-        return self.finalize(prep, text)
+        return self.finalize(prep, "".join(pieces))
+
+    def _slot(self, cancel: threading.Event | None, status: Callable[[str], None]) -> Any:
+        """The gate's slot around generation (no gate: no waiting)."""
+        if self.gate is None:
+            return contextlib.nullcontext()
+        return self.gate.slot(cancel=cancel, on_wait=lambda n: status(f"排队中,前面还有{n}个"))
+
+    def ask(self, question: str, turns: Sequence[str] = ()) -> Answer:
+        """``run(question, turns)``: the whole chain, no callbacks."""
+        return self.run(question, turns)
 
     def answer_from_passages(self, question: str, passages: Sequence[str]) -> Answer:
         """Answer from given passages (no retrieval), e.g. for the RGB benchmark."""
@@ -261,7 +336,7 @@ class Pipeline:
         extract = extract_answer(parsed, chunks) if chunks else Extract("", (), False, False)
         retrieval = Retrieval(tuple(chunks), {}, "" if chunks else "没有提供资料。")
         prep = Prepared(question, question, parsed, retrieval, extract)
-        if chunks and self.generator is not None:
+        if chunks and self.state.generator is not None:
             ctx = chunks[: max(CONTEXT_PASSAGES, len(chunks))]
             prep.messages = render_messages(self.prompts, question, [snippet(parsed, p, 260) for p in ctx],
                                             ["资料" for _ in ctx])
@@ -280,6 +355,11 @@ class Pipeline:
         return self.finalize(prep)
 
 
+def replace_messages(prep: Prepared) -> Prepared:
+    """A copy of ``prep`` without the prompt: finalising it gives the extractive (draft) answer."""
+    return replace(prep, messages=[], timings_ms=dict(prep.timings_ms))
+
+
 def _adhoc_chunk(i: int, text: str) -> Chunk:
     text = re.sub(r"\s+", " ", text).strip()
     return Chunk(chunk_id(f"given-{i}", 0, len(text)), f"given-{i}", f"passage-{i + 1}", f"资料{i + 1}", text, 0,
@@ -289,8 +369,3 @@ def _adhoc_chunk(i: int, text: str) -> Chunk:
 def refusal_text(prep: Prepared, reason: str) -> str:
     """The user-facing refusal: the reason, and what the reports do hold when we know it."""
     return f"无法回答:{reason}"
-
-
-def normalized(text: str) -> str:
-    """The answer normalised as the eval contract grades it (full-width folded, spaces in numbers)."""
-    return fold(text)

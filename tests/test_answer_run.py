@@ -1,0 +1,87 @@
+"""Pipeline.run: the one prepare → gate → stream → check → fallback loop, on the real seed index.
+
+The generator here is a scripted stand-in (the loop's logic is what is tested); the real local model
+runs in the slow end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from rag.answer.pipeline import Pipeline
+from rag.errors import ModelUnavailableError
+from rag.textnorm import fold
+from rag.types import Answer, Filters
+
+QUESTION = "仓山区2024年GDP目标是多少?"
+
+
+class Scripted:
+    """Streams a fixed reply piece by piece, or fails like a model that cannot load."""
+
+    def __init__(self, reply: str = "", fail: bool = False, name: str = "local") -> None:
+        self.reply, self.fail, self.name, self.calls = reply, fail, name, 0
+
+    def stream(self, messages: list[dict[str, str]], *, max_tokens: int, stop: list[str] | None = None) -> Iterator[str]:
+        self.calls += 1
+        if self.fail:
+            raise ModelUnavailableError("model file is corrupt", "reinstall")
+        for i in range(0, len(self.reply), 3):
+            yield self.reply[i:i + 3]
+
+
+def _pipe(seed_pipeline, gen) -> Pipeline:  # type: ignore[no-untyped-def]
+    return Pipeline(seed_pipeline.settings, seed_pipeline.retriever, generator=gen)
+
+
+def test_run_streams_checks_and_reports_draft(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    gen = Scripted("仓山区2024年地区生产总值预期增长5.5%左右[1]。")
+    pipe = _pipe(seed_pipeline, gen)
+    drafts: list[Answer] = []
+    pieces: list[str] = []
+    status: list[str] = []
+    answer = pipe.run(QUESTION, (), pieces.append, on_draft=drafts.append, on_status=status.append)
+    assert len(drafts) == 1 and drafts[0].generator == "extractive" and "5.5" in fold(drafts[0].answer)
+    assert "".join(pieces) == gen.reply
+    assert answer.generator == "local" and "5.5%" in fold(answer.answer) and answer.citations
+    assert any("资料" in s for s in status)
+
+
+def test_run_without_generation_is_extractive(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    gen = Scripted("不会被调用[1]")
+    answer = _pipe(seed_pipeline, gen).run(QUESTION, generate=False)
+    assert gen.calls == 0 and answer.generator == "extractive" and "5.5" in fold(answer.answer)
+
+
+def test_cancel_returns_the_draft(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    cancel = threading.Event()
+    gen = Scripted("仓山区2024年地区生产总值预期增长5.5%左右[1]。" * 5)
+
+    def stop_after_first(_piece: str) -> None:
+        cancel.set()
+
+    answer = _pipe(seed_pipeline, gen).run(QUESTION, (), stop_after_first, cancel=cancel)
+    assert answer.generator == "extractive" and "5.5" in fold(answer.answer) and answer.notices
+
+
+def test_unusable_local_model_is_recorded_in_state_not_attributes(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    gen = Scripted(fail=True)
+    pipe = _pipe(seed_pipeline, gen)
+    first = pipe.run(QUESTION)
+    assert first.generator == "extractive" and "corrupt" in first.notices[0] and "5.5" in fold(first.answer)
+    assert pipe.generator is gen  # the configured generator is untouched
+    assert pipe.generator_name == "extractive" and "unusable" in pipe.describe()["generator_reason"]
+    again = pipe.run(QUESTION)
+    assert gen.calls == 1 and not again.notices
+
+
+def test_filters_scope_the_question(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    scoped = seed_pipeline.run("2024年GDP增长目标是多少?", filters=Filters(region="仓山区"))
+    assert not scoped.refused and all(c.region == "仓山区" for c in scoped.citations)
+    # the question's own region wins over the filter
+    own = seed_pipeline.run("台江区2022年GDP增长目标是多少?", filters=Filters(region="仓山区"))
+    assert all(c.region == "台江区" for c in own.citations)
+    # a filter region the index lacks is refused by name
+    missing = seed_pipeline.run("2024年GDP增长目标是多少?", filters=Filters(region="鼓楼区"))
+    assert missing.refused and "鼓楼区" in missing.answer
