@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parent.parent
 RAG = REPO / "rag"
 # lowest first; a module may import its own stage and any stage listed before it
 STAGES = ["base", "ingest", "index", "search", "facts", "answer", "eval", "ui", "serve", "integrations", "cli"]
-BASE = {"types", "config", "errors", "lexicon", "textnorm", "testing", "__init__"}
+BASE = {"types", "config", "errors", "lexicon", "regions", "textnorm", "testing", "__init__"}
 MAX_LINES = 400
 
 

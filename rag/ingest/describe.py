@@ -1,7 +1,11 @@
 """Describe a cleaned report: region, report year, title, kind, sections, and per-segment scopes.
 
-Region comes only from strong textual evidence (「台江区人民政府」, 「仓山区第十八届人民代表大会」,
-「2026年福建省政府工作报告」, 「国务院」); a redacted name (「XX区」) leaves it unknown, and
+Region comes only from strong textual evidence. First the title and dated subtitle lines at the top:
+the most specific administrative name the gazetteer (``rag.regions``, every province, city and
+county/district) finds there, whatever the order of name, year and title (「长乐区2024年政府工作报告」,
+「2024年河南省政府工作报告」, 「福州市长乐区…」 → 长乐区, 「——2024年1月在…区第二届人民代表大会…」).
+Then author phrases anywhere (「台江区人民政府」, 「仓山区第十八届人民代表大会」, 「国务院」), which
+also accept names the gazetteer lacks. A redacted name (「XX区」) leaves the region unknown, and
 ``rag.index.run`` may later infer it from another document and record that it did (``region_inferred``).
 
 Report year: from the title (「2022年政府工作报告」) or the delivery date line (「——2024年2月21日在…
@@ -19,6 +23,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from rag.lexicon import GENERIC_REGION_WORDS, SECTION_KIND_WORDS
+from rag.regions import gazetteer
 from rag.textnorm import REDACTED_RE
 from rag.types import Segment
 
@@ -28,14 +34,12 @@ _STRONG_REGION_RES = [
     re.compile(rf"({_NAME}{_ADMIN})人民政府"),
     re.compile(rf"({_NAME}{_ADMIN})第[一二三四五六七八九十\d]+届人民代表大会"),
     re.compile(rf"\d{{4}}年({_NAME}{_ADMIN})(?:人民)?政府工作报告"),
+    re.compile(rf"({_NAME}{_ADMIN})\s*\d{{4}}\s*年度?(?:人民)?政府工作报告"),
     re.compile(rf"({_NAME}{_ADMIN})(?:人民)?政府(?:成立|工作报告)"),
     re.compile(rf"在({_NAME}{_ADMIN})第[一二三四五六七八九十\d]+届"),
 ]
 _LAST_UNIT_RE = re.compile(rf".+?{_ADMIN}")
-_NOT_REGION = {
-    "全区", "本区", "我区", "城区", "全市", "本市", "全省", "本省", "全县", "本县", "开发区", "高新区", "各区",
-    "区", "市", "省", "县", "自治区", "新区", "园区", "辖区", "人民代表大会", "各市", "各县",
-}
+_NOT_REGION = GENERIC_REGION_WORDS | {"区", "市", "省", "县", "自治区", "人民代表大会", "各市", "各县"}
 _NATIONAL_RE = re.compile(r"国务院总理|中华人民共和国国务院|我代表国务院")
 _TITLE_YEAR_RE = re.compile(r"(\d{4})年[^。\n]{0,16}?(?:政府工作报告|工作总结|工作报告)")
 _DATE_LINE_RE = re.compile(r"^[—\-－\s(（]*(\d{4})\s*年\s*(\d{1,2})\s*月[^。\n]{0,12}日?[^。\n]{0,30}(?:会议|大会)")
@@ -44,11 +48,7 @@ _YEAR_HEADING_RE = re.compile(
     r"(\d{4})年[^。\n]{0,14}?(工作回顾|预期目标|主要目标|工作安排|工作任务|工作计划|主要经济指标|经济社会发展主要目标)"
 )
 _NUMBERED_YEAR_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、.．\s])[^。\n]{0,12}?((?:19|20)\d{2})年")
-_KIND_WORDS = [
-    ("targets", ("预期目标", "主要目标", "目标任务", "总体要求", "政策取向")),
-    ("plan", ("工作安排", "工作任务", "工作计划", "打算", "努力方向", "重点做好", "重点抓好", "下半年")),
-    ("review", ("工作回顾", "回顾", "主要工作", "成效", "总结", "完成情况", "主要经济指标")),
-]
+_KIND_WORDS = SECTION_KIND_WORDS
 _LEVEL1_WORDS_RE = re.compile(r"预期目标|工作回顾|工作安排|主要经济指标|打算|重点做好|重点抓好|主要工作和成效")
 _SEGMENT_TITLE_RE = re.compile(r"^[^。！？\n]{0,30}?(政府工作报告|工作报告|工作总结|年度总结|年终总结|述职报告)")
 
@@ -82,15 +82,40 @@ _STOP_CHARS_RE = re.compile(r"代表|[是了我在向年地的之]")
 
 def _last_unit(name: str) -> str:
     """「福州市台江区」→「台江区」; 「年是姑苏区」→「姑苏区」 (function words cut off)."""
+    place = gazetteer().most_specific(name)
+    if place and name.endswith(place):
+        return place
     name = _STOP_CHARS_RE.split(name)[-1]
     units = _LAST_UNIT_RE.findall(name)
     return units[-1] if units else name
+
+
+# a title or subtitle line at the top of a report (the name in it is the author)
+_TITLE_LINE_RE = re.compile(r"工作报告|工作总结|人民代表大会|人民政府|会议上|人大")
+_HEAD_LINES = 12
+
+
+def _title_region(text: str) -> tuple[str | None, str]:
+    """The most specific gazetteer place named in a title/subtitle line among the first lines."""
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()][:_HEAD_LINES]
+    for line in lines:
+        if len(line) > 80 or not _TITLE_LINE_RE.search(line):
+            continue
+        if REDACTED_RE.search(line):  # 「福州市XX区…」: the city is not the author
+            return None, ""
+        place = gazetteer().most_specific(line)
+        if place:
+            return place, f"named in title: 「{line}」"
+    return None, ""
 
 
 def find_region(text: str) -> tuple[str | None, str]:
     """The region a text names as its author, with the evidence (or why it is unknown)."""
     if _NATIONAL_RE.search(text[:3000]):
         return "国务院", "named in text: 国务院"
+    titled, evidence_line = _title_region(text)
+    if titled:
+        return titled, evidence_line
     votes: Counter[str] = Counter()
     evidence: dict[str, str] = {}
     redacted = ""
