@@ -1,4 +1,4 @@
-"""``rag`` command line: ingest | search | ask | eval | facts | bench | setup-model. Thin: logic lives in modules.
+"""``rag`` command line: ingest | search | ask | eval | facts | serve | mcp | bench | setup-model. Thin: logic lives in modules.
 
 Logs and progress go to stderr; ``--json`` output goes to stdout as exactly one JSON object.
 Expected problems (RagError) print their message and hint and exit with status 2.
@@ -201,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub)
     add_facts_parser(sub)
+    from rag.serve.commands import add_serve_parsers
+
+    add_serve_parsers(sub)
     p = sub.add_parser("bench", help="benchmarks (from a source checkout: benchmarks/bench.py)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
