@@ -1,4 +1,11 @@
-"""The chat page: history, the live answer (extract first, then the model's stream), filters."""
+"""The chat page: history, the live answer of a background job, a queue for questions sent meanwhile.
+
+Flow of one question: the input (or an example button) puts it in ``st.session_state.queue``;
+``advance`` starts an ``AnswerJob`` when none runs and moves a finished job into the history. The
+live answer is a fragment redrawn every half second: the extractive draft is THE answer (with its
+sources) until the model's text is checked; above the Stop button the model's status and elapsed
+time. Sidebar filters travel with the question as ``Filters`` (never as text in the question).
+"""
 
 from __future__ import annotations
 
@@ -7,90 +14,139 @@ from typing import Any
 
 import streamlit as st
 
-from rag.errors import RagError
-from rag.ui.common import ANY, AVATAR, Page, error_text, show_error
-from rag.ui.format import answer_keys, escape_md, highlight_figures
-from rag.ui.sources import render_answer, render_sources
+from rag.types import Filters
+from rag.ui.common import ANY, AVATAR, Page, error_text
+from rag.ui.format import escape_md
+from rag.ui.jobs import AnswerJob
+from rag.ui.sources import render_answer
+
+POLL_S = 0.5
 
 
 def new_conversation() -> None:
+    job = st.session_state.get("job")
+    if job is not None:
+        job.stop()
     st.session_state.messages = []
+    st.session_state.queue = []
+    st.session_state.job = None
 
 
-def apply_filters(question: str, region: str, year: str, regions: set[str]) -> str:
-    """Prefix the sidebar's region/year only when the question names none (see the help text)."""
-    from rag.search.query import parse_question
-
-    parsed = parse_question(question, regions)
-    prefix = ""
-    if region != ANY and not parsed.regions and not parsed.unknown_regions:
-        prefix += region
-    if year != ANY and not parsed.years:
-        prefix += f"{year}年"
-    return prefix + question
+def current_filters() -> Filters:
+    """The sidebar's region/year as explicit filters."""
+    region = st.session_state.get("f_region", ANY)
+    year = st.session_state.get("f_year", ANY)
+    return Filters(None if region == ANY else region, None if year == ANY else int(year))
 
 
-def ask(pipeline: Any, question: str, turns: list[str]) -> dict[str, Any]:
-    """Run one question live (passages and extract first, then the stream) and return the message."""
-    msg: dict[str, Any] = {"role": "assistant", "id": uuid.uuid4().hex, "streamed": None}
-    live = st.empty()
-    with live.container():
-        with st.spinner("检索中 Retrieving…"):
-            prep = pipeline.prepare(question, turns)
-        if prep.extract.text and not prep.refusal:
-            st.caption("摘录答案 Extractive answer")
-            st.markdown(highlight_figures(prep.extract.text, set(), multiline=True), unsafe_allow_html=True)
-        gen_slot = st.container()  # the stream goes above the passages, which are shown at once
-        render_sources(prep.passages, None, answer_keys(prep.extract.text), "live",
-                       pipeline.retriever.documents)
-        error = ""
-        if prep.messages:
-            with gen_slot, st.status("生成中… Generating", expanded=True) as status:
-                try:
-                    msg["streamed"] = st.write_stream(pipeline.stream(prep))
-                    status.update(label="生成完成 Generated", state="complete", expanded=False)
-                except RagError as exc:
-                    error = f"生成模型不可用,已改用原文摘录回答:{exc.message}"
-                    status.update(label="生成失败 Generation failed", state="error")
-    streamed = msg["streamed"] if isinstance(msg["streamed"], str) else None
-    msg["streamed"] = streamed
-    msg["answer"] = pipeline.finalize(prep, streamed, error) if prep.messages else pipeline.finalize(prep)
-    live.empty()
-    return msg
+def filters_label(filters: Filters) -> str:
+    bits = [b for b in (filters.region, f"{filters.year}年" if filters.year else None) if b]
+    return "筛选 Filters: " + " · ".join(bits) if bits else ""
+
+
+def enqueue(question: str | None = None) -> None:
+    """Queue a question (the chat input's on_submit, or an example button)."""
+    text = (question if question is not None else st.session_state.get("chat_q") or "").strip()
+    if text:
+        st.session_state.setdefault("queue", []).append({"question": text, "filters": current_filters()})
+
+
+def advance(page: Page) -> AnswerJob | None:
+    """Move a finished job into the history; start the next queued question when the model is free."""
+    messages: list[dict[str, Any]] = st.session_state.setdefault("messages", [])
+    queue: list[dict[str, Any]] = st.session_state.setdefault("queue", [])
+    job: AnswerJob | None = st.session_state.get("job")
+    if job is not None and job.done:
+        if job.error is not None:
+            messages.append({"role": "assistant", "id": job.id, "error": error_text(job.error)})
+        else:
+            messages.append({"role": "assistant", "id": job.id, "answer": job.answer, "streamed": job.streamed,
+                             "draft_notices": job.draft.notices if job.draft else (), "seconds": job.seconds})
+        job = st.session_state.job = None
+    if job is None and queue:
+        item = queue.pop(0)
+        turns = [m["content"] for m in messages if m["role"] == "user"]
+        messages.append({"role": "user", "content": item["question"], "filters": item["filters"],
+                         "id": uuid.uuid4().hex})
+        job = st.session_state.job = AnswerJob.start(page.pipeline, item["question"], turns, item["filters"])
+    return job
+
+
+def example_questions(pipeline: Any) -> list[str]:
+    """Questions this index can answer: its newest region reports (Chinese and one in English)."""
+    docs = [d for d in pipeline.retriever.documents.values() if d.region and d.year]
+    docs.sort(key=lambda d: (d.year, d.region), reverse=True)
+    regions = list(dict.fromkeys(d.region for d in docs))
+    if not regions:
+        return []
+    first = next(d for d in docs if d.region == regions[0])
+    out = [f"{first.region}{first.year}年GDP增长目标是多少?", f"{first.region}{first.year}年一般公共预算收入目标"]
+    if len(regions) > 1:
+        out.append(f"{regions[0]}和{regions[1]}{first.year}年GDP增长目标相比如何?")
+    out.append(f"What was the GDP growth target of {first.region} for {first.year}?")
+    return out
+
+
+def start_screen(pipeline: Any) -> None:
+    st.markdown("试试这些问题 Try one of these:")
+    with st.container(horizontal=True):
+        for i, q in enumerate(example_questions(pipeline)):
+            st.button(q, key=f"example-{i}", on_click=enqueue, args=(q,), icon=":material/help:")
+
+
+def render_user(msg: dict[str, Any], note: str = "") -> None:
+    with st.chat_message("user", avatar=AVATAR["user"]):
+        st.markdown(escape_md(msg["content"]))
+        label = filters_label(msg.get("filters") or Filters())
+        if label or note:
+            st.caption(escape_md(" · ".join(b for b in (label, note) if b)))
+
+
+@st.fragment(run_every=POLL_S)
+def live_answer(job: AnswerJob, page: Page) -> None:
+    """The answer being worked out: draft + sources, the model's progress, Stop."""
+    if job.done:
+        st.rerun()  # the whole page: the answer moves into the history
+    with st.chat_message("assistant", avatar=AVATAR["assistant"]):
+        if job.draft is None:
+            st.markdown(f"检索中 Searching the reports… {job.elapsed:.0f} s")
+        else:
+            render_answer({"id": job.id, "answer": job.draft}, page.pipeline.retriever.documents, page.settings,
+                          live=True)
+        if job.draft is not None or job.status:
+            label = f"{job.status or '准备生成 preparing'} · {job.elapsed:.0f} s"
+            with st.status(label, state="running", expanded=bool(job.pieces)):
+                st.caption("模型正在改写答案;在它的文本核对完成前,上面的摘录答案就是答案。"
+                           " The model is rewording the answer; until its text is checked, the answer above stands.")
+                if job.pieces:
+                    st.text(job.streamed)
+        st.button("停止生成 Stop", icon=":material/stop_circle:", key=f"stop-{job.id}", on_click=job.stop,
+                  disabled=job.cancel.is_set())
 
 
 def chat_page(page: Page) -> None:
-    settings, pipeline = page.settings, page.pipeline
+    pipeline = page.pipeline
     st.title("政府工作报告问答")
-    st.caption("Ask about targets and results in the indexed government work reports; every figure is "
-               "cited to its passage. 例如:仓山区2024年GDP目标")
-    messages: list[dict[str, Any]] = st.session_state.setdefault("messages", [])
+    st.caption("问报告里的目标、完成情况和数字;每个数字都引用原文段落。"
+               " Ask about targets and results in the indexed government work reports; every figure is cited.")
+    job = advance(page)
+    messages: list[dict[str, Any]] = st.session_state.messages
+    queue: list[dict[str, Any]] = st.session_state.queue
+    if not messages and job is None:
+        start_screen(pipeline)
     documents = pipeline.retriever.documents
     for msg in messages:
-        with st.chat_message(msg["role"], avatar=AVATAR[msg["role"]]):
-            if msg["role"] == "user":
-                st.markdown(escape_md(msg["content"]))
-            elif msg.get("error"):
+        if msg["role"] == "user":
+            render_user(msg)
+            continue
+        with st.chat_message("assistant", avatar=AVATAR["assistant"]):
+            if msg.get("error"):
                 st.error(msg["error"], icon=":material/error:")
             else:
-                render_answer(msg, documents, settings)
-    question = st.chat_input("输入问题 Ask a question,例如:仓山区2024年GDP目标")
-    if not question:
-        return
-    asked = apply_filters(question, st.session_state.get("f_region", ANY), st.session_state.get("f_year", ANY),
-                          pipeline.retriever.regions())
-    turns = [m.get("asked", m["content"]) for m in messages if m["role"] == "user"]
-    messages.append({"role": "user", "content": question, "asked": asked})
-    with st.chat_message("user", avatar=AVATAR["user"]):
-        st.markdown(escape_md(question))
-        if asked != question:
-            st.caption(escape_md(f"按侧栏筛选提问 asked with sidebar filters: {asked}"))
-    with st.chat_message("assistant", avatar=AVATAR["assistant"]):
-        try:
-            msg = ask(pipeline, asked, turns)
-        except RagError as exc:
-            show_error(exc)
-            messages.append({"role": "assistant", "id": uuid.uuid4().hex, "error": error_text(exc)})
-            return
-        messages.append(msg)
-        render_answer(msg, documents, settings)
+                render_answer(msg, documents, page.settings)
+    if job is not None:
+        live_answer(job, page)
+    for item in queue:
+        render_user({"content": item["question"], "filters": item["filters"]},
+                    note="排队中,上一个回答完成后开始 queued: starts when the answer above is done")
+    st.chat_input("输入问题 Ask a question,例如:仓山区2024年GDP目标", key="chat_q", on_submit=enqueue)

@@ -38,16 +38,14 @@ def _generator(index_dir: str) -> tuple[Any, str]:
 
 
 @st.cache_resource(show_spinner="加载索引 Loading index…")
-def load_pipeline(index_dir: str, top_k: int) -> Any:
-    """One pipeline per (index, top-k); never mutated after it is returned."""
+def load_pipeline(index_dir: str) -> Any:
+    """One pipeline per index, shared by every session: its gate lets one answer at a time use the model."""
     from rag.answer.pipeline import Pipeline
     from rag.search.retrieve import Retriever
 
-    settings = get_settings(index_dir=Path(index_dir), top_k=top_k)
+    settings = get_settings(index_dir=Path(index_dir))
     generator, reason = _generator(index_dir)
-    pipeline = Pipeline(settings, Retriever(settings), generator=generator)
-    pipeline.generator_reason = reason
-    return pipeline
+    return Pipeline(settings, Retriever(settings), generator=generator, reason=reason)
 
 
 def knowledge_base_changed() -> None:
@@ -63,10 +61,20 @@ def show_error(exc: RagError) -> None:
     st.error(error_text(exc), icon=":material/error:")
 
 
+# ingest's stages as parts of one bar: (start, end) of the bar, and a bilingual name
+STAGES = {"reading": (0.0, 0.15, "读取文件 reading"), "chunking": (0.15, 0.25, "切分段落 chunking"),
+          "embedding": (0.25, 0.95, "计算向量 embedding"), "keyword index": (0.95, 1.0, "关键词索引 keyword index")}
+
+
 def progress_callback(bar: Any) -> Any:
+    """An ingest progress callback drawing ONE bar over all stages (it never jumps back)."""
+    high = [0.0]
+
     def update(stage: str, done: int, total: int) -> None:
-        frac = done / total if total else 0.0
-        bar.progress(min(max(frac, 0.0), 1.0), text=f"{stage} {done}/{total}" if total else stage)
+        lo, hi, name = STAGES.get(stage, (high[0], high[0], stage))
+        frac = lo + (hi - lo) * (done / total if total else 0.0)
+        high[0] = max(high[0], min(frac, 1.0))
+        bar.progress(high[0], text=f"{name} {done}/{total}" if total else name)
     return update
 
 

@@ -38,9 +38,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 def citations_json(answer: Answer) -> str:
     """The answer's citations as a JSON list."""
-    return json.dumps([{"id": c.id, "source": c.source, "title": c.title, "region": c.region, "year": c.year,
-                        "section": c.section, "chunk_id": c.chunk_id, "text": c.text}
-                       for c in answer.citations], ensure_ascii=False)
+    return json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
 
 
 class FeedbackStore:

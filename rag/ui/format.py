@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Iterable
 
-from rag.textnorm import CITATION_RE, canonical_unit, figures
+from rag.textnorm import CITATION_RE, canonical_unit, figures, fold_with_map, scan_figures
 
 _MD_SPECIAL = set("\\`*_[]#|~$")  # markdown (and Streamlit's $math$) syntax characters
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
@@ -60,31 +59,18 @@ def answer_keys(answer: str) -> set[FigureKey]:
     return {(f.value, canonical_unit(f.unit)) for f in figures(answer, include_redacted=False)}
 
 
-def _folded_with_map(text: str) -> tuple[str, list[int]]:
-    """NFKC-fold character by character; ``index[i]`` = original offset of folded char ``i``."""
-    out: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        folded = unicodedata.normalize("NFKC", ch)
-        out.append(folded)
-        index.extend([i] * len(folded))
-    return "".join(out), index
-
-
 def figure_spans(text: str, keys: Iterable[FigureKey]) -> list[tuple[int, int]]:
     """Spans (original offsets) of figures in ``text`` matching ``keys``.
 
-    A key without a unit matches the value with any unit, as in ``rag.textnorm.figure_in``.
+    A key without a unit matches the value with any unit, as in ``rag.textnorm.figure_grounded``.
     """
     wanted = set(keys)
     if not wanted:
         return []
     values_any_unit = {v for v, u in wanted if not u}
-    folded, index = _folded_with_map(text)
+    folded, index = fold_with_map(text)
     spans: list[tuple[int, int]] = []
-    for f in figures(folded, include_redacted=False):
-        if f.end > len(index) or folded[f.start:f.end].strip() != f.text:
-            continue  # offsets of a re-folded text (spaces inside numbers): skip rather than mis-mark
+    for f in scan_figures(folded, include_redacted=False):
         key = (f.value, canonical_unit(f.unit))
         if key in wanted or f.value in values_any_unit:
             start, end = index[f.start], index[f.end - 1] + 1
@@ -199,9 +185,70 @@ def full_text_html(text: str, start: int, end: int, keys: Iterable[FigureKey], t
     )
 
 
-def card_label(n: int, title: str, region: str | None, year: int | None, section: str, cited: bool) -> str:
-    """The one-line label of a numbered source card (escaped for an expander label)."""
-    bits = [region or "地区未知", f"{year}年" if year else "年份未知"]
+def clip(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters, with an ellipsis when something was cut.
+
+    >>> clip("二、2024年主要预期目标和重点工作", 10), clip("目标", 8)
+    ('二、2024年主要…', '目标')
+    """
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def card_label(n: int, title: str, region: str | None, year: int | None, section: str, cited: bool,
+               opening: str = "") -> str:
+    r"""The one-line label of a numbered source card (escaped for an expander label).
+
+    Region, year and section say where the passage is; ``opening`` (its first words) tells apart
+    cards from the same section. The title is left to the card itself (one report, many cards).
+
+    >>> print(card_label(2, "报告", "仓山区", 2024, "二、2024年工作安排", True, "地区生产总值增长5.5%左右"))
+    \[2\] 仓山区 · 2024年 · 二、2024年工作安排 · 「地区生产总值增长5.5%左右」 · 已引用 cited
+    """
+    bits = [region or "地区未知 region unknown", f"{year}年" if year else "年份未知 year unknown"]
     if section:
-        bits.append(section[:30])
-    return escape_md(f"[{n}] " + " · ".join(bits) + f" — {title[:40]}") + (" · 已引用 cited" if cited else "")
+        bits.append(clip(section, 24))
+    if opening:
+        bits.append(f"「{clip(opening, 18)}」")
+    return escape_md(f"[{n}] " + " · ".join(bits)) + (" · 已引用 cited" if cited else "")
+
+
+def match_words(ranks: dict[str, int | None]) -> str:
+    """How a passage was found, in words (instead of a fused score nobody can read).
+
+    >>> match_words({"keyword": 1, "dense": 3})
+    '关键词和语义都匹配 matched by words and by meaning'
+    >>> match_words({"keyword": None, "dense": 2})
+    '语义匹配 matched by meaning'
+    """
+    kw, dense = ranks.get("keyword") is not None, ranks.get("dense") is not None
+    if kw and dense:
+        return "关键词和语义都匹配 matched by words and by meaning"
+    if kw:
+        return "关键词匹配 matched by words"
+    if dense:
+        return "语义匹配 matched by meaning"
+    return "来自指标表 from the indicator table"
+
+
+def new_spans(spans: list[tuple[str, int, int]]) -> list[tuple[int, int, int | None]]:
+    """For passages given as (doc_id, start, end): the part not already shown by an earlier passage.
+
+    Returns (start, end, k) per passage: the span to show and the 1-based number of the earlier
+    passage it overlaps (None when it overlaps none). Chunks overlap by design (chunk overlap), so
+    the repeated sentence is shown once.
+
+    >>> new_spans([("d", 0, 100), ("d", 80, 200), ("e", 0, 50), ("d", 10, 90)])
+    [(0, 100, None), (100, 200, 1), (0, 50, None), (10, 90, 1)]
+    """
+    out: list[tuple[int, int, int | None]] = []
+    for i, (doc, start, end) in enumerate(spans):
+        s, over = start, None
+        for j, (d2, s2, e2) in enumerate(spans[:i]):
+            if d2 == doc and s2 <= s < e2:
+                s, over = e2, j + 1
+        if s >= end:  # wholly inside earlier passages: show it all, say which one holds its start
+            s = start
+            over = next(j + 1 for j, (d2, s2, e2) in enumerate(spans[:i]) if d2 == doc and s2 <= start < e2)
+        out.append((s, end, over))
+    return out

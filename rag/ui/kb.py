@@ -20,6 +20,7 @@ from typing import Any
 import rag.facts  # noqa: F401  (registers the indicator table as a post-commit step of the index)
 from rag.config import Settings
 from rag.index.run import IngestReport, Manifest, remove_documents
+from rag.lexicon import region_label
 
 UPLOAD_TYPES = ("txt", "md", "html", "htm", "docx", "pdf")
 STATUS = {"indexed": "已索引 indexed", "unchanged": "未变化 unchanged", "duplicate": "重复 duplicate",
@@ -50,9 +51,7 @@ def document_rows(index_dir: Path) -> list[dict[str, Any]]:
         manifest.close()
     rows = []
     for doc_id, doc in docs.items():
-        region = doc.region or "未知"
-        if doc.region and doc.region_inferred:
-            region += "(推断)"
+        region = region_label(doc.region, doc.region_inferred, unknown="未知")
         rows.append({
             "doc_id": doc_id, "title": doc.title, "region": region, "year": doc.year,
             "chunks": counts.get(doc_id, 0),

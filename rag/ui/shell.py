@@ -11,6 +11,15 @@ from rag.config import Settings, get_settings
 from rag.errors import RagError
 from rag.ui.common import Page, admin_ok, knowledge_base_changed, load_pipeline, progress_callback, show_error
 
+# at phone width: a title that fits one line, buttons that wrap instead of overflowing
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  h1 { font-size: 1.5rem !important; word-break: keep-all; }
+  [data-testid="stMainBlockContainer"] { padding-left: .75rem; padding-right: .75rem; }
+  .stButton button p { white-space: normal; }
+}
+</style>"""
+
 
 def build_index_screen(settings: Settings, exc: RagError) -> None:
     """No index yet: say how to build it, and offer to build it from the corpus folder."""
@@ -37,17 +46,19 @@ def main() -> None:
     from rag.ui.eval_page import eval_page
     from rag.ui.facts_page import facts_page
     from rag.ui.kb_page import kb_page
-    from rag.ui.sidebar import chat_filters, sidebar, sidebar_info
+    from rag.ui.sidebar import chat_filters, keep_filters, sidebar, sidebar_info
 
     st.set_page_config(page_title="政府工作报告问答 · Gov-report RAG", page_icon=":material/description:",
-                       layout="wide")
+                       layout="wide", initial_sidebar_state="auto")
+    st.html(PHONE_CSS)
+    keep_filters()
     settings = get_settings()
-    k = sidebar(settings)
+    sidebar()
     try:
         from rag.index.run import require_index
 
         require_index(settings)
-        pipeline = load_pipeline(str(settings.index_dir), k)
+        pipeline = load_pipeline(str(settings.index_dir))
     except RagError as exc:
         from rag.errors import IndexMissingError
 

@@ -20,7 +20,9 @@ from rag.ui.format import (
     full_text_html,
     highlight_figures,
     link_citations,
+    match_words,
     md_lines,
+    new_spans,
     source_links,
 )
 
@@ -52,11 +54,16 @@ def copy_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+GENERATOR_WORDS = {"extractive": "原文摘录 quoted from the reports", "local": "本地模型 local model",
+                   "openai": "在线模型 remote model"}
+
+
 def render_sources(passages: Sequence[ScoredChunk], cited: set[int] | None,
                    keys: set[Any], anchor: str, documents: dict[str, Any]) -> None:
     """Numbered source cards: passage with the answer's figures marked, and the whole document.
 
-    ``cited`` is None while the answer is not final yet (nothing is marked as cited then).
+    ``cited`` is None while the answer is not final yet (nothing is marked as cited then). Chunks
+    overlap by design: a card shows only what the cards before it did not (and says so).
     """
     if not passages:
         return
@@ -65,21 +72,30 @@ def render_sources(passages: Sequence[ScoredChunk], cited: set[int] | None,
         label += " — 已引用 cited: " + (", ".join(f"[{n}]" for n in sorted(cited)) or "无 none")
     st.caption(label)
     cited = cited or set()
-    for n, sc in enumerate(passages, 1):
+    shown = new_spans([(sc.chunk.doc_id, sc.chunk.start, sc.chunk.end) for sc in passages])
+    for n, (sc, (start, end, over)) in enumerate(zip(passages, shown, strict=True), 1):
         c = sc.chunk
+        text = c.text[start - c.start:end - c.start] if (start, end) != (c.start, c.end) else c.text
         st.markdown(f'<div id="{anchor}-{n}"></div>', unsafe_allow_html=True)
-        with st.expander(card_label(n, c.title, c.region, c.year, c.section, n in cited), expanded=n in cited,
-                         icon=":material/task_alt:" if n in cited else ":material/article:"):
-            inferred = "(地区为推断 inferred)" if c.region_inferred else ""
-            st.caption(f"{escape_md(c.source)} · {escape_md(c.section or '—')} · score {sc.score:.3f}{inferred}")
-            st.markdown(highlight_figures(c.text, keys, multiline=True), unsafe_allow_html=True)
+        with st.expander(card_label(n, c.title, c.region, c.year, c.section, n in cited, text),
+                         expanded=n in cited, icon=":material/task_alt:" if n in cited else ":material/article:"):
+            inferred = " · 地区为推断 region inferred" if c.region_inferred else ""
+            st.caption(escape_md(f"《{c.title}》 · {c.section or '—'}{inferred} · {match_words(sc.ranks)}"))
+            if over is not None:
+                note = "与上面的段落重叠" if (start, end) == (c.start, c.end) else "与上面的段落重叠的部分已略去"
+                st.caption(f"{note} overlaps passage [{over}]")
+            st.markdown(highlight_figures(text, keys, multiline=True), unsafe_allow_html=True)
             doc = documents.get(c.doc_id)
             if doc is not None and st.toggle("查看全文 Full document", key=f"full-{anchor}-{n}"):
                 st.iframe(full_text_html(doc.text, c.start, c.end, keys, doc.title), height=420)
 
 
-def render_answer(msg: dict[str, Any], documents: dict[str, Any], settings: Settings) -> None:
-    """An answer from the history: text with linked citations, notices, sources, copy and feedback."""
+def render_answer(msg: dict[str, Any], documents: dict[str, Any], settings: Settings, *, live: bool = False) -> None:
+    """An answer: text with linked citations, notices, sources, and (once final) copy and feedback.
+
+    Notices about the model's text (declined, unchecked figure, stopped) are not shown as warnings
+    when the quoted answer stands: one line says it stands, the details sit with the unused text.
+    """
     answer: Answer = msg["answer"]
     anchor = f"a{msg['id'][:8]}"
     cited = {c.id for c in answer.citations}
@@ -92,18 +108,35 @@ def render_answer(msg: dict[str, Any], documents: dict[str, Any], settings: Sett
         if cited and not {int(n) for n in CITATION_RE.findall(answer.answer)} & cited:
             text += "\n\n" + source_links(anchor, cited)  # cited by the checker, not marked in the text
         st.markdown(text, unsafe_allow_html=True)
+    before = msg.get("draft_notices")
+    model_notes = [n for n in answer.notices if before is not None and n not in before]
+    stands = not answer.refused and answer.generator == "extractive" and bool(model_notes)
     for notice in answer.notices:
-        st.warning(escape_md(notice), icon=":material/warning:")
+        if not (stands and notice in model_notes):
+            st.warning(escape_md(notice), icon=":material/warning:")
     streamed = msg.get("streamed")
-    if streamed and answer.generator == "extractive":  # the generated text was replaced (see notices)
-        with st.expander("未采用的生成文本 Generated text (not shown as the answer)"):
-            st.text(streamed)
-    meta = [f"generator: {answer.generator}", f"{answer.timings_ms.get('total', 0):.0f} ms"]
+    if stands:
+        st.info("答案不变:以上是报告原文摘录,已核对;模型的改写未采用。"
+                " The answer above stands (quoted from the reports); the model's rewording was not used.",
+                icon=":material/verified:")
+    if (streamed or stands) and answer.generator == "extractive":
+        with st.expander("未采用的生成文本 The model's unused text"):
+            for note in model_notes:
+                st.caption(escape_md(note))
+            if streamed:
+                st.text(streamed)
+    meta = [GENERATOR_WORDS.get(answer.generator, answer.generator)]
+    seconds = msg.get("seconds") or answer.timings_ms.get("total", 0) / 1000
+    meta.append(f"{seconds:.1f} s")
     if answer.standalone_question and answer.standalone_question != answer.question:
         meta.insert(0, f"理解为 understood as: {answer.standalone_question}")
+    if live:
+        meta.insert(0, "先给出摘录答案 quick answer first")
     st.caption(escape_md(" · ".join(meta)))
     render_sources(answer.passages, cited, answer_keys(answer.answer) if not answer.refused else set(),
                    anchor, documents)
+    if live:
+        return
     with st.container(horizontal=True, vertical_alignment="center"):
         key = f"fb-{msg['id']}"
         st.feedback("thumbs", key=key, on_change=on_feedback, args=(key, msg, settings))

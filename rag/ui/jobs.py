@@ -1,0 +1,85 @@
+"""One answer being worked out in the background, so the page stays responsive (no Streamlit here).
+
+The chat page starts an ``AnswerJob`` in a thread and redraws what it has every half second: the
+extractive draft (THE answer until the model's is checked), the model's status (queue position,
+"reading 3 passages…"), its text so far, and the elapsed time. A Stop sets ``cancel``; the pipeline
+then returns the draft. A question sent meanwhile waits in the page's queue, so nothing is lost::
+
+    job = AnswerJob.start(pipeline, "仓山区2024年GDP目标", turns=(), filters=Filters("仓山区", 2024))
+    job.wait(60)
+    job.answer.answer   # the checked answer (or job.error: a RagError to show)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.errors import RagError
+from rag.types import Answer, Filters
+
+
+@dataclass
+class AnswerJob:
+    """A question on its way through ``Pipeline.run``; the worker thread fills it in."""
+
+    question: str
+    turns: tuple[str, ...]
+    filters: Filters
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+    draft: Answer | None = None
+    status: str = ""
+    pieces: list[str] = field(default_factory=list)
+    answer: Answer | None = None
+    error: RagError | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def start(cls, pipeline: Any, question: str, turns: Sequence[str] = (), filters: Filters | None = None) -> AnswerJob:
+        job = cls(question, tuple(turns), filters or Filters())
+        threading.Thread(target=job._work, args=(pipeline,), name=f"answer-{job.id[:8]}", daemon=True).start()
+        return job
+
+    def _work(self, pipeline: Any) -> None:
+        try:
+            self.answer = pipeline.run(self.question, self.turns, self.pieces.append, filters=self.filters,
+                                       on_draft=self._on_draft, on_status=self._on_status, cancel=self.cancel)
+        except RagError as exc:  # a clear error for the page (empty question, busy queue, broken index)
+            self.error = exc
+        except Exception as exc:  # noqa: BLE001  the page must never hang on a worker that died
+            self.error = RagError(f"回答时出错 internal error: {type(exc).__name__}: {exc}",
+                                  "请重试;如果再次出现,请报告这个问题 please retry, and report it if it repeats")
+        finally:
+            self.seconds = time.monotonic() - self.started
+            self.finished.set()
+
+    def _on_draft(self, answer: Answer) -> None:
+        self.draft = answer
+
+    def _on_status(self, text: str) -> None:
+        self.status = text
+
+    @property
+    def done(self) -> bool:
+        return self.finished.is_set()
+
+    @property
+    def elapsed(self) -> float:
+        return self.seconds if self.done else time.monotonic() - self.started
+
+    @property
+    def streamed(self) -> str:
+        return "".join(self.pieces)
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.finished.wait(timeout)
