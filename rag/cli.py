@@ -112,19 +112,6 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- ask
-def answer_json(answer: Any) -> dict[str, Any]:
-    """The contract's JSON for one answer (docs/eval-contract.md), plus a few extra keys."""
-    return {
-        "question": answer.question, "answer": answer.answer, "refused": answer.refused,
-        "citations": [{"id": c.id, "source": c.source, "title": c.title, "region": c.region, "year": c.year,
-                       "text": c.text, "chunk_id": c.chunk_id, "section": c.section, "start": c.start, "end": c.end}
-                      for c in answer.citations],
-        "generator": answer.generator, "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
-        "standalone_question": answer.standalone_question, "refusal_reason": answer.refusal_reason,
-        "notices": list(answer.notices),
-    }
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question (with earlier turns for a follow-up)."""
     from rag.answer.pipeline import Pipeline
@@ -133,7 +120,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     pipeline = Pipeline(settings)
     print(f"generator: {pipeline.generator_reason}", file=sys.stderr)
     if args.json:
-        print(json.dumps(answer_json(pipeline.ask(args.question, args.turn or [])), ensure_ascii=False))
+        print(json.dumps(pipeline.ask(args.question, args.turn or []).to_dict(), ensure_ascii=False))
         return 0
     streamed: list[str] = []
 

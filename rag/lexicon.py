@@ -1,8 +1,16 @@
-"""The indicators people ask about, with their Chinese wordings and English names.
+"""The vocabulary of the reports: indicators and every phrase table the stages match text against.
 
-One table serves question parsing (「GDP」→ 地区生产总值, "retail sales" → 社会消费品零售总额), query
-expansion for keyword search, the extractive answerer and the indicator table (``rag.facts.table``).
-Order matters where one name contains another: longer, more specific names come first.
+One copy of each table, imported wherever it is needed:
+
+- ``INDICATORS``: the indicators people ask about, with their Chinese wordings and English names;
+  serves question parsing (「GDP」→ 地区生产总值, "retail sales" → 社会消费品零售总额), query expansion
+  for keyword search, the extractive answerer and the indicator table (``rag.facts``). Order matters
+  where one name contains another: longer, more specific names come first.
+- intent words of questions (target vs. actual), growth words of reports and of questions;
+- section kinds: how headings name a review, the targets, the plan (``rag.ingest.describe``), and the
+  cues in a section label that retrieval and the extractive answerer boost;
+- generic region words (全区, 开发区 …) that look like region names but are not;
+- the label of an inferred region (「仓山区(推断)」).
 """
 
 from __future__ import annotations
@@ -78,3 +86,49 @@ def indicator_by_name(name: str) -> Indicator | None:
         if name == ind.name or name in ind.aliases:
             return ind
     return None
+
+
+# ---------------------------------------------------------------- growth
+GROWTH_WORDS = ("增长", "增速", "增幅", "下降", "提高", "回落", "上涨", "涨幅", "增加")  # a change, as reports state it
+GROWTH_RE = re.compile("|".join(GROWTH_WORDS))
+# a question asks for growth (the indicator table answers with growth figures only)
+ASKS_GROWTH_RE = re.compile(r"增长|增速|增幅|增长率|涨幅|growth|grow|increase", re.I)
+# a question asks how much something grew (an answer without a rate says the report gives none)
+ASKS_GROWTH_AMOUNT_RE = re.compile(r"增长了多少|增长多少|增速|增幅|增长率|同比增长|growth|grow|how fast|increase")
+# a question for which a % figure is the likelier answer (growth, a rate, a target)
+WANTS_RATE_RE = re.compile(r"增长|增速|增幅|提高|下降|growth|grow|increase|rate|目标|target")
+# a clause that sets a target rather than reporting a result
+TARGET_CLAUSE_RE = re.compile(r"力争|目标|预期|计划|控制在|确保")
+
+# ---------------------------------------------------------------- sections
+# how a heading names its part of a report, first match wins (rag.ingest.describe)
+SECTION_KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("targets", ("预期目标", "主要目标", "目标任务", "总体要求", "政策取向")),
+    ("plan", ("工作安排", "工作任务", "工作计划", "打算", "努力方向", "重点做好", "重点抓好", "下半年")),
+    ("review", ("工作回顾", "回顾", "主要工作", "成效", "总结", "完成情况", "主要经济指标")),
+)
+# cues in a passage's section label: targets/plan vs. review (retrieval boosts, extractive scoring)
+TARGET_SECTION_RE = re.compile(r"目标|安排|计划|打算|任务|重点做好|重点抓好|努力方向|下半年")
+REVIEW_SECTION_RE = re.compile(r"回顾|成效|总结|主要经济指标|完成情况|上半年")
+
+# ---------------------------------------------------------------- regions
+# words ending like a region name (区, 市, 省, 县) that name no region
+GENERIC_REGION_WORDS = frozenset({
+    "全区", "本区", "我区", "城区", "全市", "本市", "全省", "本省", "全县", "本县", "开发区", "高新区", "各区", "新区",
+    "园区", "辖区", "社区", "片区", "街区", "景区", "市区", "地区", "山区", "郊区", "灾区", "老区", "示范区", "核心区",
+    "自贸区", "保税区", "试验区", "集聚区", "商务区", "城市", "城乡", "省市", "区县", "县市", "都市", "超市", "上市",
+})
+INFERRED_MARK = "(推断)"
+
+
+def region_label(region: str | None, inferred: bool = False, unknown: str = "地区未知") -> str:
+    """A region for display: 「仓山区」, 「仓山区(推断)」 when inferred, ``unknown`` when None."""
+    if not region:
+        return unknown
+    return region + (INFERRED_MARK if inferred else "")
+
+
+# ---------------------------------------------------------------- keyword search
+# words jieba must keep whole (the BM25 index is built with them: changing this needs a re-ingest)
+KEYWORD_WORDS = ("地区生产总值", "一般公共预算总收入", "地方一般公共预算收入", "固定资产投资", "社会消费品零售总额",
+                 "进出口总额", "实际利用外资", "居民人均可支配收入", "城镇新增就业", "预期目标", "个百分点")

@@ -9,6 +9,7 @@ matching uses a folded copy (see ``rag.textnorm.fold``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,12 @@ class Citation:
     start: int
     end: int
 
+    def to_dict(self) -> dict[str, Any]:
+        """The eval contract's citation object (``rag ask --json``, eval records, the API, feedback)."""
+        return {"id": self.id, "source": self.source, "title": self.title, "region": self.region, "year": self.year,
+                "section": self.section, "start": self.start, "end": self.end, "text": self.text,
+                "chunk_id": self.chunk_id}
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -128,3 +135,13 @@ class Answer:
     refusal_reason: str = ""
     notices: tuple[str, ...] = ()  # e.g. "generated answer replaced: 12% not in cited passages"
     passages: tuple[ScoredChunk, ...] = ()  # everything retrieved, cited or not
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON object for one answer (``rag ask --json``), timings rounded to 0.1 ms."""
+        return {
+            "question": self.question, "answer": self.answer, "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations], "generator": self.generator,
+            "timings_ms": {k: round(float(v), 1) for k, v in self.timings_ms.items()},
+            "standalone_question": self.standalone_question, "refusal_reason": self.refusal_reason,
+            "notices": list(self.notices),
+        }

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.search.query import parse_question, rewrite_followup
-from rag.textnorm import fold, ungrounded
+from rag.textnorm import fold, ungrounded_figures
 
 DEV = Path(__file__).resolve().parent.parent / "evals" / "dev_questions.jsonl"
 CASES = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -51,7 +51,7 @@ def test_extractive_answers_dev_set(case: dict, seed_pipeline) -> None:  # type:
     assert all(re.search(e, fold(answer.answer)) for e in case["expect"]), answer.answer
     assert answer.citations
     cited = [c.text for c in answer.citations]
-    assert not ungrounded(answer.answer, cited)  # every figure stands in a cited passage
+    assert not ungrounded_figures(answer.answer, cited)  # every figure stands in a cited passage
     retrieved = {p.chunk.chunk_id for p in answer.passages}
     assert all(c.chunk_id in retrieved for c in answer.citations)
 

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 import numpy as np
 import pytest
 
+from rag.lexicon import GENERIC_REGION_WORDS as _GENERIC
 from rag.search.query import (
     _EN_REGION_RE,
-    _GENERIC,
     _NATIONAL_RE,
     _REGION_LIKE_RE,
     ParsedQuestion,

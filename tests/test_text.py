@@ -10,7 +10,7 @@ from rag.ingest.chunking import chunk_document
 from rag.ingest.clean import clean_text, is_chrome_line
 from rag.ingest.describe import find_region
 from rag.ingest.documents import build_document
-from rag.textnorm import figures, fold, ungrounded
+from rag.textnorm import figure_grounded, figures, fold, fold_with_map, mask_figures, ungrounded_figures
 from rag.types import LoadedFile
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -55,9 +55,43 @@ def test_fold_and_figures() -> None:
     assert fold("增长５．５％") == "增长5.5%"
     figs = figures("全年地区生产总值XX亿元,增长2.5%;城镇新增就业2.09万人;2023年12月24日")
     assert [(f.value, f.unit, f.redacted) for f in figs] == [(None, "亿元", True), (2.5, "%", False), (2.09, "万人", False)]
-    assert [f.text for f in ungrounded("增长5.5%[1],约1065亿元", ["地区生产总值增长**5.5%**"])] == ["1065亿元"]
-    assert not ungrounded("每千人托位数达4.0个[1]", ["确保每千人托位数达4.0个。"])
-    assert ungrounded("增长16个", ["社会消费品零售总额296.9亿元,增长16%"])  # unit matters
+    assert [f.text for f in ungrounded_figures("增长5.5%[1],约1065亿元", ["地区生产总值增长**5.5%**"])] == ["1065亿元"]
+    assert not ungrounded_figures("每千人托位数达4.0个[1]", ["确保每千人托位数达4.0个。"])
+    assert ungrounded_figures("增长16个", ["社会消费品零售总额296.9亿元,增长16%"])  # unit matters
+
+
+@pytest.mark.parametrize("text", ["1. 重点工作", "（2）推进", "2、加快", "3.1 总体要求", "排名第3", "2024年", "3月", "1-10月份"])
+def test_numbering_and_dates_are_not_figures(text: str) -> None:
+    assert figures(text) == []
+    assert ungrounded_figures(text, ["无关的段落"]) == []
+
+
+def test_figures_mid_sentence_still_count() -> None:
+    assert [(f.value, f.unit) for f in figures("增长2、3个百分点,目标5.5")] == [(2.0, ""), (3.0, "个百分点"), (5.5, "")]
+    assert [(f.value, f.unit) for f in figures("1270多万人,300余家")] == [(1270.0, "万人"), (300.0, "家")]
+    rng = [f for f in figures("增长4.5%—5%", ranges=True)]
+    assert [(f.value, f.unit, f.range) for f in rng] == [(4.5, "%", True)]
+    assert [(f.value, f.unit) for f in figures("增长4.5%—5%")] == [(4.5, "%"), (5.0, "%")]
+
+
+@pytest.mark.parametrize(("stated", "passage", "grounded"), [
+    ("1065亿", "完成1065亿元", True),  # the statement leaves off 元
+    ("1065亿元", "粮食1065亿斤", False),  # but does not add to the source's unit
+    ("5.5", "增长5.5%", True),  # a unit-less figure: the value with any unit
+    ("5.5%", "增长5.5个百分点", False),  # percentages never match another unit
+    ("5.5个百分点", "提高5.5百分点", True),
+    ("74772亿元", "国内生产总值7 4 7 7 2 亿元", True),  # spaced-out digits in an old report
+    ("XX亿元", "无关", True),  # redacted values are not claims
+])
+def test_figure_grounded_rule(stated: str, passage: str, grounded: bool) -> None:
+    fig = figures(stated)[0]
+    assert figure_grounded(fig, [passage]) is grounded
+
+
+def test_fold_with_map_and_masking() -> None:
+    folded, index = fold_with_map("增长５．５％")
+    assert folded == "增长5.5%" and index == [0, 1, 2, 3, 4, 5, 6]
+    assert mask_figures("增长５．５％, 达1065亿元") == mask_figures("增长XX%, 达XX亿元")
 
 
 @pytest.mark.parametrize(("text", "region"), [

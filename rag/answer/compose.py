@@ -16,7 +16,7 @@ from string import Template
 
 from rag.answer.extractive import Extract, score_clauses
 from rag.search.query import ParsedQuestion
-from rag.textnorm import CITATION_RE, Figure, figure_in, figures
+from rag.textnorm import CITATION_RE, Figure, figure_grounded, figures
 from rag.types import Citation, ScoredChunk
 
 MODEL_REFUSAL_RE = re.compile(
@@ -114,9 +114,9 @@ def check_generated(text: str, passages: list[ScoredChunk]) -> Checked:
     figs = [f for f in figures(text) if not f.redacted]
     refused = bool(MODEL_REFUSAL_RE.search(text)) and not figs
     if not cited and figs:
-        cited = [i + 1 for i, p in enumerate(passages) if any(figure_in(f, [p.chunk.text]) for f in figs)]
+        cited = [i + 1 for i, p in enumerate(passages) if any(figure_grounded(f, [p.chunk.text]) for f in figs)]
     sources = [passages[n - 1].chunk.text for n in cited]
-    bad = tuple(f for f in figs if not figure_in(f, sources))
+    bad = tuple(f for f in figs if not figure_grounded(f, sources))
     return Checked(text, tuple(cited), refused, bad)
 
 

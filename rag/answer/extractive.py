@@ -16,13 +16,19 @@ import re
 from dataclasses import dataclass
 
 from rag.index.keyword import tokenize
-from rag.lexicon import find_indicators, indicator_by_name
+from rag.lexicon import (
+    ASKS_GROWTH_AMOUNT_RE,
+    REVIEW_SECTION_RE,
+    TARGET_CLAUSE_RE,
+    TARGET_SECTION_RE,
+    WANTS_RATE_RE,
+    find_indicators,
+    indicator_by_name,
+)
 from rag.search.query import ParsedQuestion, short_name
-from rag.search.retrieve import REVIEW_SECTION_RE, TARGET_SECTION_RE
-from rag.textnorm import REDACTED_RE, Figure, figures, fold, iter_sentences
+from rag.textnorm import PERCENT_UNITS, REDACTED_RE, Figure, figures, fold, iter_sentences, mask_figures
 from rag.types import ScoredChunk
 
-_GROWTH_RE = re.compile(r"增长|增速|增幅|提高|下降|growth|grow|increase|rate|目标|target")
 _GENERIC_TOKENS = {"年", "多少", "是", "区", "目标", "增长", "什么", "how", "much", "many", "what", "the", "of", "in",
                    "is", "was", "s", "to", "a", "预期", "计划", "实现", "完成", "达到", "要", "政府", "工作", "报告",
                    "工作报告", "政府工作", "提出", "安排", "根据", "全国", "国家", "分别", "report", "government", "work"}
@@ -64,7 +70,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
     """Every clause of every passage, scored for the question (best first)."""
     content = _content_tokens(q)
     aliases = _aliases(q)
-    wants_growth = bool(_GROWTH_RE.search(q.text.lower()))
+    wants_growth = bool(WANTS_RATE_RE.search(q.text.lower()))
     out: list[Clause] = []
     for i, sc in enumerate(passages):
         text = sc.chunk.text
@@ -84,7 +90,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
             score = 2.0 * overlap + (2.5 if ind_hit else 0.0)
             if real:
                 score += 1.0
-                if wants_growth and any(f.unit in ("%", "个百分点") for f in real):
+                if wants_growth and any(f.unit in PERCENT_UNITS for f in real):
                     score += 0.7
             if redacted:
                 score += 0.3 if not real else -0.5
@@ -94,7 +100,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
                 score -= 0.6  # a threshold, not the figure itself
             if len(q.years) == 1 and "年均" not in q.text and re.search(r"年均|累计|五年|“十[四五]五”", clause):
                 score -= 0.8  # a multi-year average or total does not answer a one-year question
-            if q.intent == "target" and (TARGET_SECTION_RE.search(section) or re.search(r"力争|目标|确保", clause)):
+            if q.intent == "target" and (TARGET_SECTION_RE.search(section) or TARGET_CLAUSE_RE.search(clause)):
                 score += 0.5
             if q.intent == "actual" and REVIEW_SECTION_RE.search(section):
                 score += 0.5
@@ -115,7 +121,6 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
 
 
 _FOCUS_SPLIT_RE = re.compile(r"分别是多少|是多少|有多少|达到多少|多少|几|how much|how many|what")
-GROWTH_ASKED_RE = re.compile(r"增长了多少|增长多少|增速|增幅|增长率|同比增长|growth|grow|how fast|increase")
 
 
 def focus_tokens(q: ParsedQuestion) -> set[str]:
@@ -139,13 +144,13 @@ def answer_figure(q: ParsedQuestion, clause: str) -> Figure | None:
         return None
     folded = fold(clause)
     content, focus = _content_tokens(q), focus_tokens(q)
-    growth = bool(GROWTH_ASKED_RE.search(q.text.lower())) or q.intent == "target"
+    growth = bool(ASKS_GROWTH_AMOUNT_RE.search(q.text.lower())) or q.intent == "target"
     best, best_score = None, -1.0
     prev_end = 0
     for f in figs:
         subject = set(tokenize(folded[prev_end:f.start]))
         score = len(subject & content) + 5.0 * len(subject & focus)
-        if growth and f.unit in ("%", "个百分点"):
+        if growth and f.unit in PERCENT_UNITS:
             score += 0.5
         if score > best_score:
             best, best_score = f, score
@@ -226,15 +231,15 @@ def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[i
         parts.append(f"{lead}{c.text.rstrip('；;，,')}[{c.passage + 1}]")
     fig = answer_figure(q, best.text)
     redacted = all(c.redacted for c in chosen) or bool(fig is not None and fig.redacted)
-    if not redacted and GROWTH_ASKED_RE.search(q.text.lower()) and q.intent != "target" and len(chosen) == 1:
+    if not redacted and ASKS_GROWTH_AMOUNT_RE.search(q.text.lower()) and q.intent != "target" and len(chosen) == 1:
         # growth asked, but the statement gives no rate: say what the report does hold
-        if not any(f.unit in ("%", "个百分点") for f in figures(best.text) if not f.redacted):
+        if not any(f.unit in PERCENT_UNITS for f in figures(best.text) if not f.redacted):
             return Extract("报告没有给出增长幅度,只有:" + parts[0], tuple(c.passage for c in chosen), False, False)
     return Extract("\n".join(parts), tuple(dict.fromkeys(c.passage for c in chosen)), redacted, True)
 
 
 def _masked(text: str) -> str:
-    return re.sub(r"[\d.]+|[XxＸｘ×]{2,}|\s+|[，,;；。]", "", fold(text))
+    return re.sub(r"[，,;；。]", "", mask_figures(text, ""))
 
 
 def answer_indicators(text: str) -> list[str]:

@@ -7,8 +7,10 @@ The rules are those of docs/eval-contract.md (shared/docs/eval-contract.md):
   digit must also match the folded text of the passages the answer cites;
 - an unanswerable case passes only when ``Answer.refused`` is True (the structured flag, not a
   phrase);
-- any figure (number + unit, ``rag.textnorm.figures``) in any answer that stands in none of its cited
-  passages makes the case fail as ``ungrounded``; redacted values (XX亿元) are never figures;
+- any figure in any answer that stands in none of its cited passages makes the case fail as
+  ``ungrounded``: the same rule as the runtime number check (``rag.textnorm.ungrounded_figures``):
+  numbers with a unit, and unit-less numbers other than list numbering, ordinals and dates;
+  redacted values (XX亿元) are never figures;
 - a case naming a ``source`` (substring of the expected corpus file name, or a list of them) fails
   as ``retrieval_miss`` when it is answerable and no passage in the top-k comes from that source.
 
@@ -42,14 +44,13 @@ from typing import Any, Protocol
 from rag.config import REPO_ROOT, Settings
 from rag.errors import IndexMissingError, RagError
 from rag.eval.metrics import Outcome, diff_runs, summarize
-from rag.textnorm import Figure, canonical_unit, figures, fold
+from rag.textnorm import Figure, figures, fold, ungrounded_figures
 from rag.types import Answer
 
 FAILURE_CODES = (
     "error", "wrongly_refused", "should_have_refused", "wrong_figure", "missing_expected",
     "not_grounded", "ungrounded", "retrieval_miss",
 )
-_PERCENT_UNITS = {"%", "‰", "个百分点", "百分点"}
 
 
 class EvalFileError(RagError):
@@ -160,36 +161,13 @@ class Grade:
 
 
 def _has_digit(pattern: str) -> bool:
-    return bool(re.search(r"\d", pattern))
-
-
-def _units_compatible(stated: str, found: str) -> bool:
-    """「1065亿」 is grounded by 「1065亿元」 (and vice versa); percentages must match exactly."""
-    a, b = canonical_unit(stated), canonical_unit(found)
-    if a == b:
-        return True
-    if a in _PERCENT_UNITS or b in _PERCENT_UNITS:
-        return False
-    return a.startswith(b) or b.startswith(a)
+    """A pattern asserting a figure (a pure negative lookahead, 「^(?!…99%)」, asserts an absence: nothing to ground)."""
+    return bool(re.search(r"\d", pattern)) and not re.fullmatch(r"\^\(\?!.*\)", pattern)
 
 
 def unit_figures(text: str) -> list[Figure]:
-    """Figures in the contract's sense: numbers that carry a unit (redacted values excluded)."""
+    """Numbers that carry a unit (redacted values excluded): what an answer states, for messages."""
     return [f for f in figures(text, include_redacted=False) if f.unit]
-
-
-def figure_grounded(fig: Figure, passages: Sequence[str]) -> bool:
-    """True when the value with a compatible unit stands in one of the passages.
-
-    Passages are also searched with whitespace removed, for sources that space out digits
-    (「7 4 7 7 2 亿元」 in the 1998 national report).
-    """
-    for passage in passages:
-        for variant in (passage, re.sub(r"\s+", "", passage)):
-            for other in figures(variant, include_redacted=False):
-                if other.value == fig.value and other.unit and _units_compatible(fig.unit, other.unit):
-                    return True
-    return False
 
 
 def retrieval_rank(case: Case, answer: Answer) -> int | None:
@@ -212,7 +190,7 @@ def grade(case: Case, answer: Answer, *, top_k: int) -> Grade:
     cited = [fold(c.text) for c in answer.citations]
     cited_joined = "\n".join(cited)
     stated = unit_figures(answer.answer)
-    loose = tuple(dict.fromkeys(f.text for f in stated if not figure_grounded(f, cited)))
+    loose = tuple(dict.fromkeys(f.text for f in ungrounded_figures(answer.answer, cited)))
     rank = retrieval_rank(case, answer) if case.source else None
     grounded: bool | None = None
 
@@ -268,12 +246,6 @@ class AskPipeline(Protocol):
         ...
 
 
-def citation_json(c: Any) -> dict[str, Any]:
-    """A citation as in ``rag ask --json``."""
-    return {"id": c.id, "source": c.source, "title": c.title, "region": c.region, "year": c.year,
-            "section": c.section, "text": c.text, "chunk_id": c.chunk_id, "start": c.start, "end": c.end}
-
-
 def case_record(case: Case, answer: Answer | None, g: Grade, ms: float, *, top_k: int) -> dict[str, Any]:
     """The JSON object of one graded case: the case's own fields, then the run's."""
     rec: dict[str, Any] = dict(case.raw)
@@ -285,7 +257,7 @@ def case_record(case: Case, answer: Answer | None, g: Grade, ms: float, *, top_k
         "answer": answer.answer if answer else "",
         "refused": answer.refused if answer else False,
         "refusal_reason": answer.refusal_reason if answer else "",
-        "citations": [citation_json(c) for c in answer.citations] if answer else [],
+        "citations": [c.to_dict() for c in answer.citations] if answer else [],
         "failures": [str(f) for f in g.failures],
         "failure_codes": [f.code for f in g.failures],
         "ms": round(ms, 1),

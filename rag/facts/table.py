@@ -53,15 +53,22 @@ import os
 import re
 import sqlite3
 import sys
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.ingest.untrusted import defang
-from rag.lexicon import INDICATORS, Indicator, indicator_by_name
-from rag.textnorm import FIGURE_RE, REDACTED_FIGURE_RE
+from rag.lexicon import (
+    ASKS_GROWTH_RE,
+    GROWTH_RE,
+    INDICATORS,
+    TARGET_CLAUSE_RE,
+    Indicator,
+    indicator_by_name,
+    region_label,
+)
+from rag.textnorm import PERCENT_UNITS, Figure, fold_with_map, scan_figures
 from rag.types import Chunk, Document, Section
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,18 +83,16 @@ MEASURE_ZH = {"level": "总量", "growth": "增速"}
 
 MONEY_UNITS = frozenset({"万亿元", "亿元", "万元", "千元", "元", "亿美元", "万美元", "美元"})
 PEOPLE_UNITS = frozenset({"万人", "人"})
-PERCENT_UNITS = frozenset({"%", "个百分点", "百分点"})
 RATE_INDICATORS = frozenset({"居民消费价格", "城镇调查失业率"})  # their level is a percentage
 PEOPLE_INDICATORS = frozenset({"城镇新增就业"})
+GRAIN_UNITS = frozenset({"万亿斤", "亿斤", "万斤", "亿公斤", "万吨"})
 
 _SENTENCE_RE = re.compile(r"[。！？!?\n]+")
 _PART_RE = re.compile(r"[；;]+")
 _CLAUSE_RE = re.compile(r"[，,：:]+")
-_GROWTH_RE = re.compile(r"增长|增速|增幅|下降|提高|回落|上涨|涨幅|增加")
 _BLOCK_RE = re.compile(r"占|比重|比例|排名|居全|第[一二三四五六七八九十\d]|人均|税收|贡献|、|分别|其中")
 _CARRY_RE = re.compile(r"^\s*(?:比上年|同比|较上年|比去年|[五十]年|近\d+年)?(?:年均)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
 _YEAR_IN_TEXT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!度?[^\d]{0,2}月)")
-_TARGET_WORDS_RE = re.compile(r"力争|目标|预期|计划|控制在|确保")
 _TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
 _HORIZON_RE = re.compile(r"到((?:19|20)\d{2})年")
 _RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年)")
@@ -160,21 +165,6 @@ class Fact:
 
 
 # ---------------------------------------------------------------- extraction
-def _fold_with_map(text: str) -> tuple[str, list[int]]:
-    """Per-character NFKC fold (full-width digits, ％ → ASCII) and the original index of each char."""
-    out: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        f = unicodedata.normalize("NFKC", ch) if ord(ch) > 127 else ch
-        if ch in "\u3000\xa0":
-            f = " "
-        for c in f:
-            out.append(c)
-            index.append(i)
-    index.append(len(text))
-    return "".join(out), index
-
-
 def _mentions(text: str) -> list[tuple[int, int, Indicator]]:
     """Indicator names in folded text: longest alias first, no overlaps, exclusions applied."""
     aliases = sorted(((a, ind) for ind in INDICATORS for a in ind.aliases), key=lambda x: -len(x[0]))
@@ -196,41 +186,9 @@ def _mentions(text: str) -> list[tuple[int, int, Indicator]]:
 _BLOCKER = Indicator("<excluded>", (), ())
 
 
-@dataclass(frozen=True)
-class _Fig:
-    start: int
-    end: int
-    value: float | None
-    unit: str
-    redacted: bool
-    range: bool = False  # 「4.5%—5%」: value is the lower bound, the text keeps both
-
-
-_RANGE_RE = re.compile(r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)(?:%|个百分点)?\s*[-—–~至]\s*(\d+(?:\.\d+)?)(%|个百分点)")
-_GRAIN_RE = re.compile(r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)\s*(万亿斤|亿斤|万斤|亿公斤|万吨)")
-_ABOUT_RE = re.compile(r"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)(多|余)(万亿元|亿元|万元|元|亿美元|万美元|万人|人)")
-GRAIN_UNITS = frozenset({"万亿斤", "亿斤", "万斤", "亿公斤", "万吨"})
-
-
-def _figures(text: str) -> list[_Fig]:
-    """Figures with a unit in folded text (years and bare numbers skipped); redacted ones too."""
-    found: list[_Fig] = [_Fig(m.start(), m.end(), float(m.group(1)), m.group(2), False) for m in _GRAIN_RE.finditer(text)]
-    grain = {f.start for f in found}
-    for m in _RANGE_RE.finditer(text):
-        found.append(_Fig(m.start(), m.end(), float(m.group(1)), m.group(3), False, True))
-        grain.update(range(m.start(), m.end()))
-    for m in _ABOUT_RE.finditer(text):  # 「1270多万人」: at least the number
-        found.append(_Fig(m.start(), m.end(), float(m.group(1)), m.group(3), False))
-        grain.add(m.start())
-    for m in FIGURE_RE.finditer(text):
-        unit = m.group(2)
-        if not unit or text[m.end(1): m.end(1) + 1] == "年" or m.start() in grain:
-            continue
-        found.append(_Fig(m.start(), m.end(), float(m.group(1)), unit, False))
-    for m in REDACTED_FIGURE_RE.finditer(text):
-        if m.group(1):
-            found.append(_Fig(m.start(), m.end(), None, m.group(1), True))
-    return sorted(found, key=lambda f: f.start)
+def _figures(text: str) -> list[Figure]:
+    """Figures with a unit in folded text, ranges (「4.5%—5%」) as one; redacted ones too, not a bare unit."""
+    return [f for f in scan_figures(text, ranges=True) if f.unit and not f.missing]
 
 
 def _unit_fits(indicator: str, measure: str, unit: str) -> bool:
@@ -301,7 +259,7 @@ def _split(text: str, pattern: re.Pattern[str], start: int, end: int) -> list[tu
     return spans
 
 
-def _qualifiers(folded: str, clause_start: int, fig: _Fig, mention_end: int) -> tuple[str, ...]:
+def _qualifiers(folded: str, clause_start: int, fig: Figure, mention_end: int) -> tuple[str, ...]:
     """Qualifiers of a figure: words before it in its clause (力争, 同比, 年均 …) and after it (左右, 以上 …)."""
     quals: list[str] = []
     part_start = clause_start
@@ -321,7 +279,7 @@ def _qualifiers(folded: str, clause_start: int, fig: _Fig, mention_end: int) -> 
 
 def extract_facts(doc: Document, chunks: Sequence[Chunk]) -> list[Fact]:
     """Facts of the headline indicators in ``doc`` (see the module docstring); spans index doc.text."""
-    folded, index = _fold_with_map(defang(doc.text))  # guard: an instruction to an assistant is no fact
+    folded, index = fold_with_map(defang(doc.text))  # guard: an instruction to an assistant is no fact
     doc_chunks = sorted((c for c in chunks if c.doc_id == doc.doc_id), key=lambda c: c.start)
     facts: list[Fact] = []
     for s_start, s_end in _split(folded, _SENTENCE_RE, 0, len(folded)):
@@ -343,7 +301,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
             urban = indicator_by_name("城镇居民人均可支配收入")
             if after and urban is not None:
                 fig = dataclasses.replace(after[0], start=after[0].start + c_start, end=after[0].end + c_start)
-                measure = "growth" if (_GROWTH_RE.search(pair.group(0)) and fig.unit in PERCENT_UNITS) else "level"
+                measure = "growth" if (GROWTH_RE.search(pair.group(0)) and fig.unit in PERCENT_UNITS) else "level"
                 if _unit_fits(urban.name, measure, fig.unit):
                     fact = _make_fact(doc, chunks, folded, index, s_start, p_start, p_end,
                                       (urban, pair.start() + c_start, pair.start("name_end") + c_start), fig, measure,
@@ -381,7 +339,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                     break
                 if re.match(r"(?:以上|以下|左右)?的", folded[fig.end: fig.end + 3]):
                     break  # 「经济总量超500亿元的县域增至12个」: the figure qualifies something else
-                if re.match(r"、\s*\d", folded[fig.end: fig.end + 3]) and prev_end == m_end and not _GROWTH_RE.search(gap):
+                if re.match(r"、\s*\d", folded[fig.end: fig.end + 3]) and prev_end == m_end and not GROWTH_RE.search(gap):
                     break  # 「接连突破8万亿元、9万亿元」: milestones, not one year's figure
                 if ("从" in gap or "由" in gap) and _FROM_RE.match(folded[fig.end: fig.end + 4]):
                     prev_end = fig.end  # 「从7248亿元提高到8865亿元」: keep the end value (the base year is rarely stated)
@@ -390,7 +348,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                     gap = ""
                 if _BLOCK_RE.search(gap) and not (prev_end > m_end and _CONTINUE_RE.match(gap)):
                     break  # 「…占…比重」, 「分别…、…」 — but 「60199.45亿元、增长5%」 continues
-                growth_word = _GROWTH_RE.search(gap) or (prev_end == m_end and _GROWTH_RE.search(ind_text(folded, m_start, m_end)))
+                growth_word = GROWTH_RE.search(gap) or (prev_end == m_end and GROWTH_RE.search(ind_text(folded, m_start, m_end)))
                 measure = "growth" if (growth_word and fig.unit in PERCENT_UNITS) else "level"
                 if measure in seen or not _unit_fits(ind.name, measure, fig.unit):
                     break
@@ -409,7 +367,7 @@ def ind_text(folded: str, start: int, end: int) -> str:
 
 
 def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[int], s_start: int,
-               p_start: int, p_end: int, mention: tuple[Indicator, int, int], fig: _Fig, measure: str,
+               p_start: int, p_end: int, mention: tuple[Indicator, int, int], fig: Figure, measure: str,
                clause_start: int) -> Fact | None:
     ind, m_start, m_end = mention
     o_start, o_end = index[m_start], index[fig.end]
@@ -451,7 +409,7 @@ def _make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[
         kind = "target"
     elif near_is_sub and near is not None and near.kind == "targets":
         kind = "target"  # 「二、“十五五”时期主要目标任务」 inside a review part
-    elif (_TARGET_WORDS_RE.search(folded[clause_start: fig.start]) or _TARGET_CUE_RE.search(sentence_before)
+    elif (TARGET_CLAUSE_RE.search(folded[clause_start: fig.start]) or _TARGET_CUE_RE.search(sentence_before)
           or (("左右" in quals or "以内" in quals) and not five_years)):
         kind = "target"  # a targets list outside a detected targets section; 「5%左右」 is how targets are set
     else:
@@ -624,7 +582,6 @@ def query_facts(settings: Settings, region: str | None = None, year: int | None 
 
 
 # ---------------------------------------------------------------- answering from the table
-_GROWTH_Q_RE = re.compile(r"增长|增速|增幅|增长率|涨幅|growth|grow|increase", re.I)
 _INTENT_KINDS = {"target": ("target",), "actual": ("actual", "forecast"), "any": KINDS}
 
 
@@ -705,7 +662,7 @@ def answer_from_facts(parsed: ParsedQuestion, facts: Sequence[Fact]) -> FactAnsw
     if not parsed.indicators or not parsed.regions:
         return None
     kinds = _INTENT_KINDS.get(parsed.intent, KINDS)
-    measure = "growth" if _GROWTH_Q_RE.search(parsed.text) else None
+    measure = "growth" if ASKS_GROWTH_RE.search(parsed.text) else None
     indicators = tuple(dict.fromkeys(canonical_indicator(i) for i in parsed.indicators))
     relevant = [f for f in facts if f.region in parsed.regions and f.indicator in indicators
                 and f.kind in kinds and (measure is None or f.measure == measure)]
@@ -865,7 +822,7 @@ def run_facts_command(args: argparse.Namespace) -> int:
         return 0
     print("地区\t年份\t指标\t类型\t口径\t数值\t来源")
     for f in facts:
-        region = (f.region or "地区未知") + ("(推断)" if f.region_inferred else "")
+        region = region_label(f.region, f.region_inferred)
         print(f"{region}\t{_year_label(f.year, [f])}\t{f.indicator}\t{KIND_ZH[f.kind]}\t{MEASURE_ZH[f.measure]}\t"
               f"{f.display_value()}\t{_source_name(f)}#{f.chunk_id}")
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.lexicon import KEYWORD_WORDS
 from rag.textnorm import fold
 
 _jieba_lock = threading.Lock()
@@ -30,9 +31,7 @@ def _jieba() -> Any:
         if not getattr(jieba, "_rag_ready", False):
             jieba.setLogLevel(60)
             jieba.initialize()
-            for word in ("地区生产总值", "一般公共预算总收入", "地方一般公共预算收入", "固定资产投资",
-                         "社会消费品零售总额", "进出口总额", "实际利用外资", "居民人均可支配收入",
-                         "城镇新增就业", "预期目标", "个百分点"):
+            for word in KEYWORD_WORDS:
                 jieba.add_word(word)
             jieba._rag_ready = True
     return jieba

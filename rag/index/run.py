@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
 import time
@@ -36,13 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from rag.ingest.chunking import chunk_document
 from rag.config import Settings
-from rag.ingest.documents import build_document, with_inferred_region
-from rag.index.embeddings import Embedder, get_embedder
 from rag.errors import IndexMissingError, RagError
+from rag.index.embeddings import Embedder, get_embedder
 from rag.index.keyword import KeywordIndex, tokenize
 from rag.index.steps import run_post_commit
+from rag.ingest.chunking import chunk_document
+from rag.ingest.documents import build_document, with_inferred_region
 from rag.types import Chunk, Document, Section, Segment
 
 SCHEMA_VERSION = "3"
@@ -295,8 +294,8 @@ def _ingest(
     paths: Sequence[Path], settings: Settings, progress: Progress | None = None,
     embedder: Embedder | None = None,
 ) -> IngestReport:
-    from rag.ingest.loaders import discover, load_file
     from rag.index.store import VectorStore
+    from rag.ingest.loaders import discover, load_file
 
     t0 = time.perf_counter()
     report = IngestReport()

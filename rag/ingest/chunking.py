@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from rag.ingest.describe import Heading
+from rag.lexicon import region_label
 from rag.textnorm import iter_sentences
 from rag.types import Chunk, Document, Section, Segment
 
@@ -94,9 +95,7 @@ def scope_at(pos: int, sections: tuple[Section, ...], segments: tuple[Segment, .
 
 def header_for(doc: Document, scope: Scope) -> str:
     """Context header used for retrieval: region · report year · section · period year."""
-    region = scope.region or "地区未知"
-    if scope.region and doc.region_inferred:
-        region += "(推断)"
+    region = region_label(scope.region, doc.region_inferred)
     parts = [region, f"{scope.report_year}年报告" if scope.report_year else "年份未知", doc.title]
     if scope.section:
         parts.append(scope.section)

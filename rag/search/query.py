@@ -21,17 +21,13 @@ from rag.lexicon import (
     ACTUAL_WORDS,
     EN_ACTUAL,
     EN_TARGET,
+    GENERIC_REGION_WORDS,
     TARGET_WORDS,
     Indicator,
     find_indicators,
 )
 
 _REGION_LIKE_RE = re.compile(r"([\u4e00-\u9fa5]{2,7}?(?:自治区|省|市|区|县|旗))")
-_GENERIC = {
-    "全区", "本区", "我区", "城区", "全市", "本市", "全省", "本省", "全县", "本县", "开发区", "高新区", "各区", "新区",
-    "园区", "辖区", "社区", "片区", "街区", "景区", "市区", "地区", "山区", "郊区", "灾区", "老区", "示范区", "核心区",
-    "自贸区", "保税区", "试验区", "集聚区", "商务区", "城市", "城乡", "省市", "区县", "县市", "都市", "超市", "上市",
-}
 _EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+(District|County|City|Province|Prefecture)\b")
 _REPORT_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?(?:的)?(?:政府)?工作报告|((?:19|20)\d{2})年报告"
                              r"|((?:19|20)\d{2})\s+(?:government\s+)?work\s+report|report\s+of\s+((?:19|20)\d{2})", re.I)
@@ -168,7 +164,7 @@ class RegionMatcher:
                 if name.startswith(pre) and len(name) - len(pre) >= 3:
                     name = name[len(pre):]
             name = re.sub(r"^.*?[年的在是了]", "", name) if re.search(r"[年的在是了]", name[:-1]) else name
-            if len(name) < 3 or name in _GENERIC or any(name.endswith(g) for g in _GENERIC) or any(s <= m.start() < e or s < m.end() <= e for s, e in spans):
+            if len(name) < 3 or name in GENERIC_REGION_WORDS or any(name.endswith(g) for g in GENERIC_REGION_WORDS) or any(s <= m.start() < e or s < m.end() <= e for s, e in spans):
                 continue
             if not any(name == r or name.startswith(short_name(r)) or r.startswith(name) for r in found):
                 unknown.append(name)

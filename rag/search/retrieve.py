@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,12 +27,11 @@ from rag.config import Settings
 from rag.index.embeddings import Embedder, get_embedder
 from rag.index.keyword import KeywordIndex, tokenize
 from rag.index.run import Manifest, require_index
+from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
 from rag.search.query import ParsedQuestion
-from rag.textnorm import REDACTED_RE, fold
+from rag.textnorm import REDACTED_RE, fold, mask_figures
 from rag.types import Chunk, ScoredChunk
 
-TARGET_SECTION_RE = re.compile(r"目标|安排|计划|打算|任务|重点做好|重点抓好|努力方向|下半年")
-REVIEW_SECTION_RE = re.compile(r"回顾|成效|总结|主要经济指标|完成情况|上半年")
 KEYWORD_WEIGHT, DENSE_WEIGHT = 1.0, 0.6
 
 
@@ -45,10 +43,6 @@ class Retrieval:
     filters: dict[str, object] = field(default_factory=dict)
     refusal: str = ""  # non-empty: the index cannot hold the answer (region/year not covered)
     timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-def _dedupe_key(text: str) -> str:
-    return re.sub(r"[\d.]+|[XxＸｘ×]{2,}|\s+", "#", fold(text))
 
 
 def _year_label(years: set[int]) -> str:
@@ -275,7 +269,7 @@ def _where(q: ParsedQuestion, filters: dict[str, object]) -> dict[str, object] |
 
 
 def _grams(text: str) -> set[str]:
-    key = _dedupe_key(text)
+    key = mask_figures(text)
     return {key[i: i + 4] for i in range(max(len(key) - 3, 1))}
 
 

@@ -57,10 +57,35 @@ def document_rows(index_dir: Path) -> list[dict[str, Any]]:
             "chunks": counts.get(doc_id, 0),
             "added": datetime.fromtimestamp(added[doc_id]).strftime("%Y-%m-%d %H:%M") if added.get(doc_id) else "",
             "sha256": doc.sha256[:12], "source": doc.source, "files": sorted(files.get(doc_id, [])),
-            "region_evidence": doc.region_evidence,
+            "region_evidence": doc.region_evidence, "why": region_why(doc.region_evidence),
         })
     rows.sort(key=lambda r: (r["added"], r["source"]), reverse=True)
     return rows
+
+
+def region_why(evidence: str, n: int = 60) -> str:
+    """The region evidence, readable: its first clause, without the list of matched word shingles.
+
+    >>> region_why("inferred: shares 712 distinctive passages with a.txt (仓山区), e.g. 一发展环境、一张蓝图")
+    'inferred: shares 712 distinctive passages with a.txt (仓山区)'
+    """
+    text = " ".join(evidence.split(", e.g.")[0].split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def discard_unindexed(saved: Sequence[Path], report: IngestReport) -> list[str]:
+    """Delete uploads ingest skipped (unreadable, empty, not a report) or found to duplicate another file.
+
+    Kept in uploads/ they would stay invisible in the table, undeletable from the UI, and be read
+    again by every re-index. Returns the names of the files deleted.
+    """
+    bad = [Path(s) for s, _ in report.skipped] + [Path(s) for s, _ in report.duplicates]
+    gone: list[str] = []
+    for path in saved:
+        if any(_same(str(b), path) for b in bad) and path.is_file():
+            path.unlink()
+            gone.append(path.name)
+    return gone
 
 
 def save_uploads(files: Sequence[tuple[str, bytes]], settings: Settings) -> tuple[list[Path], list[dict[str, str]]]:
