@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -172,34 +173,53 @@ def test_upload_good_and_corrupt_file(writable_env: tuple[Path, Path]) -> None:
     index, corpus = writable_env
     at = goto(start(), "kb")
     assert at.title[0].value.startswith("知识库")
+    assert at.info and "RAG_ADMIN_PASSWORD" in at.info[0].value  # anyone may change the KB: the page says so
     at.file_uploader[0].set_value([
         ("鼓楼区2024年政府工作报告.txt", GOOD_REPORT.encode("utf-8"), "text/plain"),
         ("broken.docx", b"PK\x03\x04 this is not a real docx archive", "application/octet-stream"),
     ]).run()
     [b for b in at.button if b.label.startswith("导入")][0].click().run()
     assert not at.exception, at.exception
-    result = {r["file"]: r for r in at.session_state["kb_result"]}
+    result = {r["file"]: r for r in at.session_state["kb_result"]["rows"]}
     assert result["鼓楼区2024年政府工作报告.txt"]["status"].startswith("已索引")
     assert result["broken.docx"]["status"].startswith("已跳过")
-    assert result["broken.docx"]["detail"]  # the reason is shown
+    assert result["broken.docx"]["detail"]  # the reason is shown ...
+    assert any("broken.docx" in w.value for w in at.warning)  # ... in full
     assert (corpus / "uploads" / "鼓楼区2024年政府工作报告.txt").is_file()
-    table = at.dataframe[-1].value
-    assert list(table["status"]).count("已跳过 skipped") == 1
+    assert [p.name for p in (corpus / "uploads").iterdir()] == ["鼓楼区2024年政府工作报告.txt"]  # junk not kept
+    table = at.dataframe[0].value
+    assert "None" not in table.to_string() and not any("sha" in c for c in table.columns)
     # the index still answers, now including the upload
     goto(at, "chat")
     reply = ask(at, "鼓楼区2024年地区生产总值增长目标是多少?")
     assert "6.5%" in text_of(reply)
-    # delete it again: gone from the index and, being an upload, from disk
+    # delete it again, after a confirmation: gone from the index and, being an upload, from disk
     goto(at, "kb")
     from rag.ui.kb import document_rows
 
     doc_ids = [r["doc_id"] for r in document_rows(index) if r["region"] == "鼓楼区"]
     assert len(doc_ids) == 1
-    at.multiselect[0].set_value(doc_ids).run()
+    at.multiselect(key="kb_delete").set_value(doc_ids).run()
     [b for b in at.button if b.label.startswith("删除")][0].click().run()
+    assert (corpus / "uploads" / "鼓楼区2024年政府工作报告.txt").exists()  # nothing happens before confirming
+    assert any("鼓楼区" in w.value for w in at.warning)  # the confirmation names the document
+    [b for b in at.button if b.label.startswith("确认删除")][0].click().run()
     assert not at.exception, at.exception
     assert not (corpus / "uploads" / "鼓楼区2024年政府工作报告.txt").exists()
-    assert all("鼓楼区" not in r for r in at.dataframe[0].value["地区 region"])
+    assert all("鼓楼区" not in r for r in at.dataframe[0].value["地区 region"])  # the table is current
+    assert at.session_state["kb_result"]["title"].startswith("删除结果")
+
+
+def test_delete_can_be_cancelled(writable_env: tuple[Path, Path]) -> None:
+    index, _ = writable_env
+    at = goto(start(), "kb")
+    before = len(at.dataframe[0].value)
+    first = at.multiselect(key="kb_delete").options[0]
+    at.multiselect(key="kb_delete").set_value([first]).run()
+    [b for b in at.button if b.label.startswith("删除")][0].click().run()
+    [b for b in at.button if b.label.startswith("取消")][0].click().run()
+    assert len(at.dataframe[0].value) == before
+    assert "kb_confirm" not in at.session_state
 
 
 def test_admin_password_guards_knowledge_base_not_questions(writable_env: tuple[Path, Path],
@@ -262,10 +282,16 @@ class ScriptedChat(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
         reply: str = self.server.reply  # type: ignore[attr-defined]
+        delay: float = getattr(self.server, "delay", 0.0)
         for piece in [reply[i:i + 4] for i in range(0, len(reply), 4)]:
+            time.sleep(delay)  # a slow model: seconds per piece
             chunk = {"id": "1", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
                      "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-            self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            try:
+                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+                self.wfile.flush()
+            except OSError:  # the client stopped reading (Stop)
+                return
         self.wfile.write(b"data: [DONE]\n\n")
 
 
@@ -316,6 +342,42 @@ def test_rejected_model_text_leaves_the_quoted_answer_standing(scripted_llm: Thr
     rejected = [e for e in reply.expander if e.label.startswith("未采用的生成文本")]
     assert rejected and rejected[0].caption  # why, with the unused text
     assert generated in rejected[0].text[0].value
+
+
+def test_question_sent_while_generating_is_queued_not_lost(scripted_llm: ThreadingHTTPServer) -> None:
+    scripted_llm.reply = "仓山区2024年地区生产总值预期增长5.5%[1]。"  # type: ignore[attr-defined]
+    scripted_llm.delay = 0.3  # type: ignore[attr-defined]  # ~4 s per answer
+    at = start()
+    at.chat_input[0].set_value("仓山区2024年GDP目标").run()
+    job = at.session_state["job"]
+    assert job is not None and not job.done
+    at.chat_input[0].set_value("那固定资产投资呢?").run()  # sent while the first answer is generating
+    assert [q["question"] for q in at.session_state["queue"]] == ["那固定资产投资呢?"]
+    assert any("排队中" in c.value for c in at.chat_message[-1].caption)  # shown as queued
+    settle(at)
+    roles = [m["role"] for m in at.session_state["messages"]]
+    assert roles == ["user", "assistant", "user", "assistant"]  # both answered, in order
+    first, second = at.session_state["messages"][1], at.session_state["messages"][3]
+    assert "5.5%" in first["answer"].answer
+    assert "仓山区" in second["answer"].standalone_question  # the first question is context of the second
+
+
+def test_stop_keeps_the_quoted_answer(scripted_llm: ThreadingHTTPServer) -> None:
+    scripted_llm.reply = "仓山区2024年地区生产总值预期增长5.5%左右,这是一个很长的回答。" * 4  # type: ignore[attr-defined]
+    scripted_llm.delay = 0.5  # type: ignore[attr-defined]
+    at = start()
+    at.chat_input[0].set_value("仓山区2024年GDP目标").run()
+    deadline = time.monotonic() + 60
+    while at.session_state["job"].draft is None:  # the quick answer comes first
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    at.run()
+    assert "5.5%" in text_of(at.chat_message[-1])  # the draft is shown as the answer while the model works
+    [b for b in at.button if b.label.startswith("停止生成")][0].click().run()
+    reply = settle(at).chat_message[-1]
+    answer = at.session_state["messages"][-1]["answer"]
+    assert answer.generator == "extractive" and "5.5%" in answer.answer
+    assert reply.info and not reply.warning
 
 
 # ---------------------------------------------------------------- pure helpers behind the page

@@ -18,9 +18,9 @@ def facts_page(page: Page) -> None:
     st.caption("从报告原文自动抽取的指标表(目标 / 实际 / 预计),每行都指向原文;数值以原文为准。"
                " Figures extracted from the reports; check the clause before quoting.")
     try:
-        from rag.facts.table import KIND_ZH, MEASURE_ZH, query_facts
+        from rag.facts import KIND_ZH, MEASURE_ZH, query_facts
     except ImportError:
-        st.info("指标表尚未构建 — the indicator table (rag/facts/table.py) is not available yet.")
+        st.info("指标表尚未构建 — the indicator table (rag/facts) is not available yet.")
         return
     try:
         facts = query_facts(settings)

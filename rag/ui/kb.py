@@ -183,3 +183,22 @@ def delete_documents(doc_ids: Sequence[str], settings: Settings) -> tuple[list[s
             p.unlink()
             deleted.append(p.name)
     return removed, deleted
+
+
+def planted_text_rows(index_dir: Path) -> list[dict[str, str]]:
+    """Chunks carrying text planted for an AI reader (rag.ingest.untrusted), for a warning list on the page.
+
+    Such text is blanked before answering, kept out of the model's context and the indicator table;
+    the list tells the maintainer which documents to check.
+    """
+    from rag.ingest.untrusted import scan_chunks
+
+    if not (Path(index_dir) / "manifest.sqlite").exists():
+        return []
+    manifest = Manifest(Path(index_dir))
+    try:
+        warnings = scan_chunks(manifest.chunks())
+    finally:
+        manifest.close()
+    return [{"文件 file": w.source, "类型 kind": "、".join(w.kinds), "内容 excerpt": w.excerpt, "chunk": w.chunk_id[:12]}
+            for w in warnings]
