@@ -1,4 +1,4 @@
-"""Precision and recall of ``rag.facts.table.extract_facts`` against the hand-labelled figures.
+"""Precision and recall of ``rag.facts.extract.extract_facts`` against the hand-labelled figures.
 
 Labels: ``evals/facts_labelled.jsonl`` — every headline-indicator figure of every seed report in
 ``corpus/``, labelled by reading the files (source, region, year referred to, indicator, measure,
@@ -38,7 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
-from rag.facts.table import Fact, extract_facts  # noqa: E402
+from rag.facts.extract import Fact, extract_facts  # noqa: E402
 from rag.lexicon import INDICATORS  # noqa: E402
 
 LABELS = REPO_ROOT / "evals" / "facts_labelled.jsonl"

@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_setup_model)
 
     from rag.eval.run import add_eval_parser
-    from rag.facts.table import add_facts_parser
+    from rag.facts.cli import add_facts_parser
 
     add_eval_parser(sub)
     add_facts_parser(sub)

@@ -13,16 +13,9 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings, get_settings
-from rag.facts.table import (
-    Fact,
-    FactAnswer,
-    answer_from_facts,
-    extract_facts,
-    format_fact_answer,
-    lookup,
-    query_facts,
-    write_facts,
-)
+from rag.facts import Fact, FactAnswer, answer_from_facts, format_fact_answer, lookup, query_facts
+from rag.facts.extract import extract_facts
+from rag.facts.store import write_facts
 from rag.ingest.chunking import chunk_document
 from rag.ingest.documents import build_document
 from rag.search.query import parse_question

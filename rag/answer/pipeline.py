@@ -172,7 +172,7 @@ class Pipeline:
         return parsed
 
     def _with_facts(self, parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract) -> tuple[Retrieval, Extract]:
-        """Answer from the indicator table (rag.facts.table) when it knows better than one clause.
+        """Answer from the indicator table (rag.facts) when it knows better than one clause.
 
         Used for comparisons, conflicting sources, or when the passages gave no answer; the table's
         source chunks join the passages so every [n] still maps to a passage.
@@ -180,7 +180,7 @@ class Pipeline:
         if retrieval.refusal or not parsed.indicators or not parsed.regions:
             return retrieval, extract
         try:
-            from rag.facts.table import format_fact_answer, lookup
+            from rag.facts import format_fact_answer, lookup
 
             fa = lookup(parsed, self.settings)
         except Exception:  # an index built before the table existed: retrieval answers alone

@@ -180,7 +180,7 @@ class Service:
     def facts(self, region: str | None = None, year: int | None = None, indicator: str | None = None,
               kind: str | None = None) -> dict[str, Any]:
         """Rows of the indicator table, each with the passage it was read from."""
-        from rag.facts.table import query_facts
+        from rag.facts import query_facts
 
         rows = query_facts(self.settings, self.resolve_region(region) if region else None, year,
                            indicator or None, kind or None)

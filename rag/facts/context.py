@@ -1,0 +1,181 @@
+"""What a figure found in a report means: target, result or forecast; the year it speaks of; its qualifiers.
+
+Kind: 「预计」 in the sentence or the section title → forecast; a targets/plan section
+(「2024年主要预期目标」, 「2024年工作安排」), a plan heading line (「三、2026年重点工作」) or
+力争/目标/预期 in the clause → target; 「5%左右」 is how targets are set; otherwise actual.
+
+Year: a year stated in the part before the figure (「2023年…」, 「到2030年」, 今年/去年), else the
+section's year (``Chunk.period_year``), else derived from the report year (targets: the report year;
+results: the year before) and recorded as such (``year_source``). 年均/五年/连年 in the clause,
+five-year sums and five-year targets get ``year=None`` (``year_source="multi-year"``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.facts.fact import AFTER_QUALIFIERS, BEFORE_QUALIFIERS, PEOPLE_INDICATORS, Fact
+from rag.lexicon import TARGET_CLAUSE_RE, Indicator
+from rag.textnorm import Figure
+from rag.types import Chunk, Document, Section
+
+_YEAR_IN_TEXT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!度?[^\d]{0,2}月)")
+_TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
+_HORIZON_RE = re.compile(r"到((?:19|20)\d{2})年")
+_RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年)")
+_CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年|每年")  # in the clause before the figure: not one year
+_PLAN_HEADING_RE = re.compile(r"(?:((?:19|20)\d{2})年|今年)[^。]{0,6}?(?:重点工作|工作安排|主要任务|工作任务|工作重点)")
+_FUTURE_FIVE_RE = re.compile(r"十五五|今后五年|未来五年")
+_MULTI_YEAR_RE = re.compile(r"十年来|的五年|这五年|五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
+_PERIOD_RE = re.compile(r"上半年|下半年|前三季度|一季度|\d{1,2}-\d{1,2}月份?|到\d{1,2}月份?|截止目前")
+
+
+def _top_section(doc: Document, pos: int) -> Section | None:
+    """The level-1 section enclosing ``pos`` (within its compilation segment)."""
+    seg = next((s for s in doc.segments if s.start <= pos < s.end), None)
+    seg_start = seg.start if seg else 0
+    top: Section | None = None
+    for sec in doc.sections:
+        if sec.start > pos:
+            break
+        if sec.start >= seg_start and sec.level == 1:
+            top = sec
+    return top
+
+
+def _heading_line(folded: str, pos: int, max_lines: int = 15) -> str:
+    """The nearest short line (≤ 30 characters, no 。) before ``pos``: a heading describe() may not know."""
+    end = folded.rfind("\n", 0, pos)
+    for _ in range(max_lines):
+        if end <= 0:
+            return ""
+        start = folded.rfind("\n", 0, end) + 1
+        line = folded[start:end].strip()
+        if line and len(line) <= 30 and "。" not in line:
+            return line
+        end = start - 1
+    return ""
+
+
+def _nearest_section(doc: Document, pos: int) -> Section | None:
+    """The nearest heading (any level) before ``pos``."""
+    near: Section | None = None
+    for sec in doc.sections:
+        if sec.start > pos:
+            break
+        near = sec
+    return near
+
+
+def _chunk_at(chunks: Sequence[Chunk], start: int, end: int) -> Chunk | None:
+    inside = [c for c in chunks if c.start <= start and end <= c.end]
+    if inside:
+        return inside[0]
+    return next((c for c in chunks if c.start <= start < c.end), None)
+
+
+def _qualifiers(folded: str, clause_start: int, fig: Figure, mention_end: int) -> tuple[str, ...]:
+    """Qualifiers of a figure: words before it in its clause (力争, 同比, 年均 …) and after it (左右, 以上 …)."""
+    quals: list[str] = []
+    part_start = clause_start
+    before = folded[part_start: fig.start]
+    for q in BEFORE_QUALIFIERS:
+        if q == "约":
+            if folded[max(part_start, fig.start - 1): fig.start] == "约":
+                quals.append(q)
+        elif q in before:
+            quals.append(q)
+    if "下降" in folded[mention_end: fig.start] or "下降" in folded[max(part_start, fig.start - 4): fig.start]:
+        quals.append("下降")
+    after = folded[fig.end: fig.end + 2]
+    quals.extend(q for q in AFTER_QUALIFIERS if after.startswith(q))
+    return tuple(dict.fromkeys(quals))
+
+
+def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[int], s_start: int,
+               p_start: int, p_end: int, mention: tuple[Indicator, int, int], fig: Figure, measure: str,
+               clause_start: int) -> Fact | None:
+    ind, m_start, m_end = mention
+    o_start, o_end = index[m_start], index[fig.end]
+    o_fig_start = index[fig.start]
+    chunk = _chunk_at(chunks, o_start, o_end)
+    top = _top_section(doc, o_start)
+    near = _nearest_section(doc, o_start)
+    near_is_sub = near is not None and near is not top
+    line_start = folded.rfind("\n", 0, fig.start)
+    paragraph = folded[folded.rfind("\n", 0, max(line_start, 0)) + 1: fig.start]  # this and the previous line
+    heading = _heading_line(folded, fig.start)
+    this_line = folded[line_start + 1: fig.start]
+    # 「“十五五”时期的主要目标任务」 above, unless this line names its own year (「2022年我们要…主要目标是」)
+    own_year = bool(_YEAR_IN_TEXT_RE.search(this_line))
+    future_five = (bool(_FUTURE_FIVE_RE.search(heading)) and "回顾" not in heading
+                   and not own_year and not _YEAR_IN_TEXT_RE.search(heading))
+    plan_heading = _PLAN_HEADING_RE.search(heading)  # 「三、2026年重点工作」 that describe() did not take as a part
+    five_here = future_five or (not own_year and bool(_MULTI_YEAR_RE.search(this_line)))  # this line or heading
+    five_years = five_here or bool(  # for results: also the previous line or the sub-section title
+        _MULTI_YEAR_RE.search(paragraph) or (near_is_sub and near is not None and _MULTI_YEAR_RE.search(near.title)))
+    part_before = folded[p_start: fig.start]
+    sentence_before = folded[s_start: fig.start]
+    quals = _qualifiers(folded, clause_start, fig, m_end)
+    if fig.range:
+        quals = (*quals, "区间")
+    period = _PERIOD_RE.search(part_before)
+    if period and period.group(0) not in quals:
+        quals = (*quals, period.group(0))  # a part of the year (上半年, 1-10月份)
+
+    report_year = chunk.year if chunk else doc.year
+    # kind
+    if "预计" in sentence_before or (top is not None and "预计" in top.title):
+        kind = "forecast"
+    elif top is not None and top.kind in ("targets", "plan"):
+        kind = "target"
+    elif future_five:
+        kind = "target"
+    elif plan_heading and (not plan_heading.group(1) or not report_year or int(plan_heading.group(1)) >= report_year):
+        kind = "target"
+    elif near_is_sub and near is not None and near.kind == "targets":
+        kind = "target"  # 「二、“十五五”时期主要目标任务」 inside a review part
+    elif (TARGET_CLAUSE_RE.search(folded[clause_start: fig.start]) or _TARGET_CUE_RE.search(sentence_before)
+          or (("左右" in quals or "以内" in quals) and not five_years)):
+        kind = "target"  # a targets list outside a detected targets section; 「5%左右」 is how targets are set
+    else:
+        kind = "actual"
+
+    # year the figure refers to
+    years = [int(y) for y in _YEAR_IN_TEXT_RE.findall(part_before)] or [
+        int(y) for y in _HORIZON_RE.findall(sentence_before)]  # 「到2030年,…;…达到9万元左右」
+    relative = _RELATIVE_YEAR_RE.findall(sentence_before)
+    year: int | None
+    if _CLAUSE_MULTI_RE.search(folded[clause_start: fig.start]):
+        year, year_source = None, "multi-year"  # 年均, 五年增长, 连年稳定在
+    elif years:
+        year, year_source = years[-1], "clause"
+    elif relative and report_year and doc.kind != "汇编":
+        year, year_source = (report_year if relative[-1] == "今年" else report_year - 1), "clause"
+    elif (kind == "target" and five_here) or (kind != "target" and (("累计" in quals and five_years) or (
+            five_here and (ind.name in PEOPLE_INDICATORS or (measure == "level" and ind.name == "实际利用外资"))))):
+        year, year_source = None, "multi-year"  # five-year targets; five-year sums (新增就业, 使用外资)
+    elif kind == "target" and plan_heading and plan_heading.group(1):
+        year, year_source = int(plan_heading.group(1)), "section"
+    elif kind == "target" and top is not None and top.kind == "review" and report_year:
+        year, year_source = report_year, "report"  # targets inside a review part speak of the report year
+    elif chunk is not None and chunk.period_year:
+        year, year_source = chunk.period_year, "section"
+    elif report_year and doc.kind != "汇编":
+        year, year_source = (report_year if kind == "target" else report_year - 1), "report"
+    elif report_year:
+        year, year_source = report_year, "report"
+    else:
+        year, year_source = None, "unknown"
+
+    region = chunk.region if chunk else doc.region
+    return Fact(
+        region=region, year=year, indicator=ind.name, wording=doc.text[o_start: index[m_end]],
+        measure=measure, value=fig.value, unit=fig.unit if fig.unit != "百分点" else "个百分点",
+        value_text=doc.text[o_fig_start: o_end], kind=kind, qualifiers=quals, redacted=fig.redacted,
+        region_inferred=bool(chunk.region_inferred if chunk else doc.region_inferred),
+        year_source=year_source, report_year=report_year, doc_id=doc.doc_id, source=doc.source,
+        doc_kind=doc.kind, chunk_id=chunk.chunk_id if chunk else "", section=chunk.section if chunk else "",
+        start=o_start, end=o_end, clause=doc.text[index[p_start]: index[p_end]].strip(),
+    )
