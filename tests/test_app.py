@@ -254,19 +254,47 @@ def test_indicator_page_shows_table(seed_env: Path) -> None:
     assert set(at.dataframe[0].value["地区 region"]) == {"仓山区"}
 
 
-def test_eval_page_runs_a_question_set(seed_env: Path) -> None:
+def test_eval_page_runs_a_question_set_live(seed_env: Path) -> None:
     at = goto(start(), "eval")
-    at.selectbox[0].set_value(REPO / "evals" / "ci_questions.jsonl").run()
-    kinds = at.multiselect[0].options
-    at.multiselect[0].set_value([kinds[0]]).run()
+    offered = at.selectbox[0].options
+    assert "ci_questions.jsonl" in offered
+    assert not [n for n in offered if n.startswith("facts_")]  # not question sets
+    assert "national_questions.jsonl" not in offered  # its reports are not in the seed index
+    at.selectbox[0].set_value("seed_questions.jsonl").run()
+    at.multiselect[0].set_value(at.multiselect[0].options[:1]).run()
     [b for b in at.button if b.label.startswith("运行")][0].click().run()
     assert not at.exception, at.exception
+    deadline = time.monotonic() + TIMEOUT
+    seen_progress = False
+    while at.session_state["eval_job"] is not None:
+        seen_progress |= any("题 cases" in p.text for p in at.get("progress"))
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+        at.run()
+    assert seen_progress  # per-case progress while it ran
     result = at.session_state["eval_result"]
     n = result["summary"]["n"]
     assert n >= 1 and len(at.dataframe[0].value) == n
-    assert [m.label for m in at.metric][:1] == ["accuracy"]
+    assert [m.label for m in at.metric][:1] == ["准确率 accuracy"]
+    # the stored baseline ran more cases: compared only over the shared ones, and said so
+    assert any("只比较两次都运行的" in i.value for i in at.info)
     at.toggle[0].set_value(True).run()  # failures only
     assert len(at.dataframe[0].value) == n - result["summary"]["passed"]
+
+
+def test_eval_run_can_be_stopped(seed_env: Path) -> None:
+    at = goto(start(), "eval")
+    at.selectbox[0].set_value("seed_questions.jsonl").run()
+    [b for b in at.button if b.label.startswith("运行")][0].click().run()
+    [b for b in at.button if b.label.startswith("停止评测")][0].click().run()
+    deadline = time.monotonic() + TIMEOUT
+    while at.session_state["eval_job"] is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+        at.run()
+    result = at.session_state["eval_result"]
+    assert result["interrupted"] and result["summary"]["n"] < result["summary"]["n_planned"]
+    assert at.warning and "Stopped" in at.warning[0].value
 
 
 # ---------------------------------------------------------------- the streaming path

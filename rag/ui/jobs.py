@@ -83,3 +83,60 @@ class AnswerJob:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.finished.wait(timeout)
+
+
+@dataclass
+class EvalJob:
+    """A question set being run case by case in the background: live records, an estimate, Stop."""
+
+    cases: tuple[Any, ...]  # rag.eval.run.Case
+    top_k: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    current: str = ""
+    seconds: float = 0.0
+
+    @classmethod
+    def start(cls, pipeline: Any, cases: Sequence[Any], top_k: int) -> EvalJob:
+        job = cls(tuple(cases), top_k)
+        threading.Thread(target=job._work, args=(pipeline,), name="eval", daemon=True).start()
+        return job
+
+    def _work(self, pipeline: Any) -> None:
+        from rag.eval.run import run_cases
+
+        try:
+            for case in self.cases:
+                if self.cancel.is_set():
+                    break
+                self.current = case.id
+                run_cases(pipeline, [case], top_k=self.top_k, on_record=self.records.append)
+        finally:
+            self.current = ""
+            self.seconds = time.monotonic() - self.started
+            self.finished.set()
+
+    @property
+    def done(self) -> bool:
+        return self.finished.is_set()
+
+    @property
+    def elapsed(self) -> float:
+        return self.seconds if self.done else time.monotonic() - self.started
+
+    @property
+    def stopped(self) -> bool:
+        """Stopped before every case ran."""
+        return self.cancel.is_set() and len(self.records) < len(self.cases)
+
+    def remaining_s(self) -> float | None:
+        """Seconds left at the pace so far (None before the first case is done)."""
+        if not self.records:
+            return None
+        per_case = self.elapsed / len(self.records)
+        return per_case * (len(self.cases) - len(self.records))
+
+    def stop(self) -> None:
+        self.cancel.set()
