@@ -72,6 +72,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"  skipped: {path}: {reason}", file=err)
     for path, region, evidence in report.inferred:
         print(f"  region of {path}: {region} ({evidence})", file=err)
+    if report.untrusted:  # security: text planted for an AI reader is kept out of answers, context and the table
+        print(f"warning: {len(report.untrusted)} chunk(s) carry text addressed to an AI / planted figures "
+              "(blanked before answering):", file=err)
+        for chunk_id, path, kinds, excerpt in report.untrusted:
+            print(f"  {path} [{','.join(kinds)}] {chunk_id[:12]}: {excerpt}", file=err)
     rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds > 0.05 else 0.0
     print(f"chunks: {report.chunks_total} in index, {report.chunks_embedded} embedded"
           + (f" ({rate:.1f}/s)" if rate else "") + f"; {report.seconds:.1f} s", file=err)

@@ -42,6 +42,7 @@ from rag.index.keyword import KeywordIndex, tokenize
 from rag.index.steps import run_post_commit
 from rag.ingest.chunking import chunk_document
 from rag.ingest.documents import build_document, with_inferred_region
+from rag.ingest.untrusted import scan_chunks
 from rag.types import Chunk, Document, Section, Segment
 
 SCHEMA_VERSION = "3"
@@ -61,6 +62,7 @@ class IngestReport:
     chunks_total: int = 0
     chunks_embedded: int = 0
     inferred: list[tuple[str, str, str]] = field(default_factory=list)  # (file, region, evidence)
+    untrusted: list[tuple[str, str, tuple[str, ...], str]] = field(default_factory=list)  # planted text, see below
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -421,6 +423,9 @@ def _ingest(
         KeywordIndex.from_token_ids(all_ids, token_ids, vocab).save(bm25_dir)
         del token_ids, vocab
         progress("keyword index", 1, 1)
+        # security (rag.ingest.untrusted): (chunk_id, file, kinds, excerpt) of new chunks carrying text planted for an AI
+        report.untrusted = [dataclasses.astuple(w) for w in scan_chunks(
+            chunk_from_json(raw) for (raw,) in manifest.db.execute("SELECT json FROM pending_chunks"))]
         _commit(manifest, new_files, docs, doc_added, changed_docs, generation, bm25_dir.name, embedder.id, settings)
         report.chunks_total = len(all_ids)
         _collect_garbage(manifest, store, set(all_ids))
