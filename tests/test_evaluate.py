@@ -12,18 +12,10 @@ from pathlib import Path
 import pytest
 
 from rag.config import REPO_ROOT
-from rag.eval.run import (
-    Case,
-    EvalFileError,
-    _execute,
-    build_result,
-    format_row,
-    grade,
-    load_cases,
-    parse_case,
-    run_cases,
-    select_cases,
-)
+from rag.eval.cases import Case, EvalFileError, load_cases, parse_case, select_cases
+from rag.eval.cli import _execute, format_row
+from rag.eval.grade import grade
+from rag.eval.run import build_result, run_cases
 from rag.textnorm import fold
 from rag.types import Answer, Chunk, Citation, ScoredChunk
 

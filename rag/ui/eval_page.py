@@ -27,7 +27,7 @@ def question_sets(sources: set[str]) -> tuple[list[tuple[Path, list[Any]]], list
 
     A set is usable when it parses as cases and most cases that name a report name one in the index.
     """
-    from rag.eval.run import load_cases
+    from rag.eval.cases import load_cases
 
     usable: list[tuple[Path, list[Any]]] = []
     skipped: list[str] = []
