@@ -34,9 +34,9 @@ MAX_BODY_BYTES = 1_000_000
 def create_app(service: Service) -> FastAPI:
     """The FastAPI application over one shared ``Service``."""
     settings = service.settings
-    app = FastAPI(title="gov-report RAG", version="0.1.0", max_body_size=MAX_BODY_BYTES,
+    app = FastAPI(title="gov-report RAG", version="0.1.0",
                   description="Cited answers from Chinese government work reports. " + service.corpus.summary())
-    errors.install(app)
+    errors.install(app, MAX_BODY_BYTES)
     auth = [Depends(require_key(settings.api_key_list))]
 
     @app.get("/healthz")

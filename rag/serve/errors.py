@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.answer.gate import BusyError
@@ -89,8 +90,38 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return "invalid request: " + "; ".join(shown) + more, _location(tuple(errors[0].get("loc", ())))
 
 
-def install(app: FastAPI) -> None:
+class BodyLimit:
+    """ASGI middleware: request bodies over ``max_bytes`` get a 413 error JSON (declared or streamed)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"the request body is too large: at most {self.max_bytes} bytes"
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await error_response(413, message, "body_too_large")(scope, receive, send)
+            return
+        total = 0
+
+        async def limited() -> Any:
+            nonlocal total
+            msg = await receive()
+            if msg["type"] == "http.request":
+                total += len(msg.get("body", b""))
+                if total > self.max_bytes:
+                    raise ApiError(413, message, code="body_too_large")
+            return msg
+
+        await self.app(scope, limited, send)
+
+
+def install(app: FastAPI, max_body_bytes: int) -> None:
     """Register the handlers that turn every failure into OpenAI-style error JSON."""
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
@@ -107,8 +138,6 @@ def install(app: FastAPI) -> None:
             message = f"no such endpoint: {request.method} {request.url.path} (see GET /v1/models, POST /v1/search …)"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
-        elif exc.status_code == 413:
-            message = "the request body is too large"
         else:
             message = str(exc.detail)
         return error_response(exc.status_code, message, headers=dict(exc.headers or {}))

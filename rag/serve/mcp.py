@@ -10,8 +10,8 @@ Transports: stdio (a desktop client starts ``rag mcp`` itself) or streamable HTT
 loopback). Expected problems come back as tool errors with their message, never a traceback.
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations``: the SDK reads the tool signatures, whose Field
+# descriptions are built at start-up from the corpus, at run time
 import sys
 from typing import Annotated, Any
 
@@ -109,7 +109,7 @@ class _BearerKeys:
 
         from rag.serve.auth import key_matches
 
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope.get("path") != "/healthz":
             header = Headers(scope=scope).get("authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not key_matches(token.strip(), self.keys):
@@ -136,6 +136,13 @@ def run_mcp(settings: Settings, transport: str = "stdio", host: str | None = Non
     host, port = host or settings.host, port or settings.port
     keys = settings.api_key_list
     check_bind(host, keys)
+
+    @server.custom_route("/healthz", methods=["GET"])
+    async def healthz(request: Any) -> Any:
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(service.health())
+
     app: Any = server.streamable_http_app(host=host)
     if keys:
         app = _BearerKeys(app, keys)

@@ -24,7 +24,7 @@ from rag.answer.pipeline import Pipeline
 from rag.config import Settings
 from rag.errors import RagError
 from rag.search.query import ParsedQuestion, parse_question
-from rag.types import Answer, Citation, Filters, ScoredChunk
+from rag.types import Answer, Filters, ScoredChunk
 
 MAX_TOP_K = 50
 MAX_FACT_ROWS = 500
@@ -88,12 +88,6 @@ def describe_corpus(pipeline: Pipeline) -> Corpus:
     return Corpus(regions, documents, len(retriever.chunks))
 
 
-def citation_dict(c: Citation) -> dict[str, Any]:
-    """The contract's citation JSON (id, source, title, region, year, section, start, end, text, chunk_id)."""
-    to_dict = getattr(c, "to_dict", None)
-    return dict(to_dict()) if callable(to_dict) else dataclasses.asdict(c)
-
-
 def passage_dict(rank: int, p: ScoredChunk) -> dict[str, Any]:
     """One retrieved passage with its scores and where it stands."""
     c = p.chunk
@@ -103,11 +97,8 @@ def passage_dict(rank: int, p: ScoredChunk) -> dict[str, Any]:
 
 
 def answer_dict(answer: Answer) -> dict[str, Any]:
-    """An answer as JSON: text with its [n], citations, the refusal flag and why, notices."""
-    return {"answer": answer.answer, "refused": answer.refused, "refusal_reason": answer.refusal_reason,
-            "citations": [citation_dict(c) for c in answer.citations], "notices": list(answer.notices),
-            "generator": answer.generator, "standalone_question": answer.standalone_question,
-            "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()}}
+    """An answer as the contract's JSON (``Answer.to_dict``): text with its [n], citations, refused, notices."""
+    return answer.to_dict()
 
 
 class Service:
