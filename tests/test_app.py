@@ -250,8 +250,13 @@ def test_indicator_page_shows_table(seed_env: Path) -> None:
     row = table[(table["地区 region"] == "仓山区") & (table["指标 indicator"] == "地区生产总值")
                 & (table["类型 kind"] == "目标")]
     assert not row.empty and "5.5%" in " ".join(row["数值 value"])
+    assert not (table["地区 region"].str.contains("推断")).any()  # an inferred region is the same region
+    assert not table.isin(["None", "?", "nan"]).any().any()
     at.multiselect[0].set_value(["仓山区"]).run()
     assert set(at.dataframe[0].value["地区 region"]) == {"仓山区"}
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    colour = spec["encoding"]["color"]["scale"]  # the kind colours are fixed, whatever the filters
+    assert colour["domain"] == ["目标", "实际", "预计"] and len(colour["range"]) == 3
 
 
 def test_eval_page_runs_a_question_set_live(seed_env: Path) -> None:
