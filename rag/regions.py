@@ -38,7 +38,7 @@ _SUFFIXES = (
 )
 _ETHNIC_RE = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fa5]{1,8}族)+$")  # 「延边朝鲜族」 → 延边
 # a suffix character followed by these is part of an ordinary word, not a place name (目标区间, 市场)
-_NOT_SUFFIX_END = ("区间", "区域", "区块", "区别", "区分", "区位", "区划", "市场", "市民", "市值", "市容",
+NOT_PLACE_ENDINGS = ("区间", "区域", "区块", "区别", "区分", "区位", "区划", "市场", "市民", "市值", "市容",
                    "县域", "省份")
 _PLACEHOLDER = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
 
@@ -168,7 +168,7 @@ class Gazetteer:
                     continue
                 cand = text[i: i + size]
                 places = self.by_name.get(cand)
-                if places and not text.startswith(_NOT_SUFFIX_END, i + size - 1):
+                if places and not text.startswith(NOT_PLACE_ENDINGS, i + size - 1):
                     hit = Mention(i, i + size, cand, places)
                     break
                 if short and cand in self._short and size >= 2:

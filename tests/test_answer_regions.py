@@ -76,3 +76,25 @@ def test_national_reports_are_the_state_council() -> None:
     assert len(files) >= 50
     for f in files[::5]:
         assert describe(clean_text(f.read_text(encoding="utf-8")), f.name).region == "国务院", f.name
+
+
+@pytest.mark.parametrize(("question", "unknown"), [
+    ("鼓山区2024年GDP增长目标是多少?", "鼓山区"),  # not in the gazetteer, but 鼓 + 山区 is a name, not 「山区」
+    ("宝山区2024年GDP目标", "宝山区"),
+    ("浦东新区2024年GDP目标", "浦东新区"),
+    ("河南省2026年GDP目标", "河南省"),
+    ("Changle Qu 2024 GDP target", "Changle Qu"),
+])
+def test_regions_the_index_lacks_are_named(question: str, unknown: str) -> None:
+    from rag.search.query import parse_question
+
+    parsed = parse_question(question, ["仓山区", "台江区", "解放区", "姑苏区"])
+    assert parsed.regions == () and unknown in parsed.unknown_regions
+
+
+@pytest.mark.parametrize("question", ["仓山区2024年GDP目标区间是多少", "福州市仓山区2024年GDP目标", "仓山城区的市场情况",
+                                      "全区2024年GDP目标"])
+def test_ordinary_words_and_parents_are_not_unknown_regions(question: str) -> None:
+    from rag.search.query import parse_question
+
+    assert parse_question(question, ["仓山区", "台江区"]).unknown_regions == ()

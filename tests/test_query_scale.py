@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from rag.lexicon import GENERIC_REGION_WORDS as _GENERIC
+from rag.regions import gazetteer
 from rag.search.query import (
     _EN_REGION_RE,
     _NATIONAL_RE,
@@ -122,8 +123,14 @@ def test_matcher_finds_what_the_per_region_loop_found(n_regions: int, n_question
     for _ in range(n_questions):
         q = _question(rng, regions)
         expected = _reference_find_regions(q, regions)
-        assert matcher.find(q) == expected, q
-        assert find_regions(q, set(regions)) == expected, q
+        got = matcher.find(q)
+        # known regions: exactly what the per-region loop found; region-like names the index lacks:
+        # a real administrative name (the gazetteer's: 河南省, or 河北区 cut out of 「闽台河北区」), or one the
+        # name pattern found
+        assert got[0] == expected[0], q
+        assert all(gazetteer().is_place(u) or any(u in e or e in u for e in expected[1]) for u in got[1]), \
+            (q, got, expected)
+        assert find_regions(q, set(regions)) == got, q
         found_any += bool(expected[0])
         unknown_any += bool(expected[1])
     # the generated questions exercise both outcomes, not only the easy one

@@ -114,10 +114,32 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     """Enough overlap with the question to count as an answer (else: refuse)."""
     content = _content_tokens(q)
     toks = set(tokenize(clause.text))
-    if q.indicators:
-        return clause.indicator_hit
+    if clause.indicator_hit:
+        return True  # the indicator vocabulary confirms; it never gates (学位, 专项债 are found from the passages)
+    if q.indicators and _named_indicator_elsewhere(q, clause):
+        return False
     hits = content & toks
-    return len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3
+    if len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3:
+        return True
+    head = focus_head(q)  # 「多少中小学学位」: the thing counted, with a figure, answers
+    return clause.has_figure and len(head) >= 2 and head in toks
+
+
+def _named_indicator_elsewhere(q: ParsedQuestion, clause: Clause) -> bool:
+    """The question names a known indicator and the clause states a different one."""
+    names = {i.name for i in find_indicators(fold(clause.text))}
+    return bool(names) and not names & set(q.indicators)
+
+
+def focus_head(q: ParsedQuestion) -> str:
+    """The last content word right after 「多少/几」 (「多少中小学学位」 → 学位), "" if none."""
+    parts = _FOCUS_SPLIT_RE.split(q.text, maxsplit=1)
+    if len(parts) != 2:
+        return ""
+    phrase = re.split(r"[?？。,，!！]", parts[1], maxsplit=1)[0]
+    content = _content_tokens(q)
+    words = [t for t in tokenize(phrase) if t in content]
+    return words[-1] if words else ""
 
 
 _FOCUS_SPLIT_RE = re.compile(r"分别是多少|是多少|有多少|达到多少|多少|几|how much|how many|what")

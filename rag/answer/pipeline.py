@@ -37,6 +37,7 @@ from rag.answer.compose import (
     to_citation,
 )
 from rag.answer.extractive import Extract, extract_answer
+from rag.answer.facts_answer import with_facts
 from rag.answer.generators import Generator, select_generator
 from rag.answer.guard import (
     corpus_vocabulary,
@@ -45,6 +46,7 @@ from rag.answer.guard import (
     leaks_prompt,
     screen_question,
 )
+from rag.answer.route import route
 from rag.answer.state import GeneratorState, new_gate
 from rag.config import Settings
 from rag.errors import ModelUnavailableError, RagError
@@ -69,6 +71,7 @@ class Prepared:
     timings_ms: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     guard_notice: str = ""  # parts of the message that were not followed (rag/answer/guard.py)
+    reason: str = ""  # why the chosen answerer found no answer (rag/answer/route.py)
 
     @property
     def passages(self) -> list[ScoredChunk]:
@@ -82,6 +85,8 @@ class Prepared:
             return self.retrieval.refusal
         if not self.extract.found and self.extract.text:
             return "报告没有给出所问的数值。"
+        if not self.extract.found and self.reason:
+            return self.reason
         if not self.extract.found:
             what = "、".join(self.parsed.indicators) or "这个问题"
             return f"检索到的报告段落中没有关于{what}的内容。"
@@ -150,14 +155,29 @@ class Pipeline:
         else:
             retrieval = self._retrieve(parsed)
         passages = defang_passages(list(retrieval.passages))
-        extract = extract_answer(parsed, passages) if passages else Extract("", (), False, False)
-        retrieval, extract = self._with_facts(parsed, retrieval, extract)
-        prep = Prepared(question, standalone, parsed, retrieval, extract, started=t0, guard_notice=screened.notice)
+        # the answerer for this kind of question (rag/answer/answerers): open, compute, table, refuse or lookup
+        routed = route(parsed, passages, self._sub_search, self._regions, self.retriever.years_of) \
+            if passages and not retrieval.refusal else None
+        if routed is not None and routed.refuse:
+            retrieval = Retrieval((), {**retrieval.filters, "answerer": routed.kind}, routed.reason,
+                                  retrieval.timings_ms)
+            passages = []
+        if routed is not None and routed.extract is not None:
+            passages = list(routed.passages)
+            retrieval = Retrieval(routed.passages, {**retrieval.filters, "answerer": routed.kind}, "",
+                                  retrieval.timings_ms)
+            extract = routed.extract
+        else:
+            extract = extract_answer(parsed, passages) if passages else Extract("", (), False, False)
+            retrieval, extract = self._with_facts(parsed, retrieval, extract)
+        prep = Prepared(question, standalone, parsed, retrieval, extract, started=t0, guard_notice=screened.notice,
+                        reason=routed.reason if routed is not None else "")
         prep.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
         prep.timings_ms["prepare"] = (time.perf_counter() - t0) * 1000
         # the model only phrases answers: not for table answers, refusals, or values the report redacts
         if (generate and passages and not prep.refusal and self.state.generator is not None
-                and not retrieval.filters.get("facts") and not extract.redacted):
+                and not retrieval.filters.get("facts") and not extract.redacted
+                and (routed is None or routed.may_generate)):
             ctx = passages[:CONTEXT_PASSAGES]
             prep.messages = render_messages(self.prompts, standalone, [snippet(parsed, p) for p in ctx],
                                             [passage_label(p) for p in ctx])
@@ -181,34 +201,13 @@ class Pipeline:
         return parsed
 
     def _with_facts(self, parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract) -> tuple[Retrieval, Extract]:
-        """Answer from the indicator table (rag.facts) when it knows better than one clause.
+        """The indicator table's answer when it knows better than one clause (rag/answer/facts_answer.py)."""
+        return with_facts(parsed, retrieval, extract, self.settings, self.retriever.by_id)
 
-        Used for comparisons, conflicting sources, or when the passages gave no answer; the table's
-        source chunks join the passages so every [n] still maps to a passage.
-        """
-        if retrieval.refusal or not parsed.indicators or not parsed.regions:
-            return retrieval, extract
-        try:
-            from rag.facts import format_fact_answer, lookup
-
-            fa = lookup(parsed, self.settings)
-        except Exception:  # an index built before the table existed: retrieval answers alone
-            return retrieval, extract
-        if fa is None or not fa.found or not (fa.comparison or fa.conflicts or not extract.found):
-            return retrieval, extract
-        passages = list(retrieval.passages)
-        ids = [p.chunk.chunk_id for p in passages]
-        for cid in fa.chunk_ids:
-            if cid not in ids and cid in self.retriever.by_id:
-                passages.append(ScoredChunk(self.retriever.by_id[cid], 0.0, {"keyword": None, "dense": None}))
-                ids.append(cid)
-        number = {i + 1: ids.index(cid) + 1 for i, cid in enumerate(fa.chunk_ids) if cid in ids}
-        text = re.sub(r"\[(\d+)\]", lambda m: f"[{number[int(m.group(1))]}]" if int(m.group(1)) in number else "",
-                      format_fact_answer(fa))
-        cited = tuple(sorted(n - 1 for n in number.values()))
-        filters = {**retrieval.filters, "facts": True}
-        return (Retrieval(tuple(passages), filters, "", retrieval.timings_ms),
-                Extract("根据指标表:\n" + text, cited, False, True))
+    def _sub_search(self, sub: ParsedQuestion) -> list[ScoredChunk]:
+        """Passages for an answerer's sub-question (one operand, one region of a table)."""
+        found = self.retriever.search(sub, max(3, self.settings.top_k - 2))
+        return defang_passages(list(found.passages)) if not found.refusal else []
 
     def _retrieve(self, parsed: ParsedQuestion) -> Retrieval:
         if len(parsed.regions) <= 1:

@@ -26,9 +26,10 @@ from rag.lexicon import (
     Indicator,
     find_indicators,
 )
+from rag.regions import NOT_PLACE_ENDINGS, gazetteer, short_name
 
 _REGION_LIKE_RE = re.compile(r"([\u4e00-\u9fa5]{2,7}?(?:自治区|省|市|区|县|旗))")
-_EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+(District|County|City|Province|Prefecture)\b")
+_EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+(District|County|City|Province|Prefecture|New Area|Qu|Xian|Shi|Sheng)\b")
 _REPORT_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?(?:的)?(?:政府)?工作报告|((?:19|20)\d{2})年报告"
                              r"|((?:19|20)\d{2})\s+(?:government\s+)?work\s+report|report\s+of\s+((?:19|20)\d{2})", re.I)
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
@@ -61,14 +62,6 @@ def _pinyin(name: str) -> str:
     except ImportError:  # pragma: no cover - declared dependency
         return ""
     return "".join(lazy_pinyin(name))
-
-
-def short_name(region: str) -> str:
-    """仓山区 → 仓山, 福建省 → 福建, 广西壮族自治区 → 广西."""
-    for suffix in ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "省", "市", "区", "县", "旗"):
-        if region.endswith(suffix) and len(region) - len(suffix) >= 2:
-            return region[: -len(suffix)]
-    return region
 
 
 class RegionMatcher:
@@ -158,13 +151,30 @@ class RegionMatcher:
                     hits.append((lower.find(py), region))
         found = [r for _, r in sorted(hits)]
         unknown = []
+        # every administrative name the gazetteer knows (宝山区, 浦东新区, 河南省) that the index lacks
+        places = gazetteer()
+        parents = {n for r in found for p in places.lookup(r) for n in (p.city, p.province)}  # 福州市 of 仓山区
+        named = [(m.start(), m.end()) for r in set(found) for n in {r, short_name(r)} if n
+                 for m in re.finditer(re.escape(n), text)]  # every occurrence: 「仓山城区」 is not 山城区
+        for g in places.mentions(text):
+            if g.text in parents:
+                spans.append((g.start, g.end))
+                continue
+            if len(g.text) < 3 or any(s < g.end and g.start < e for s, e in spans + named):
+                continue
+            if not any(g.text == r or short_name(g.text) == short_name(r) for r in found):
+                unknown.append(g.text)
+                spans.append((g.start, g.end))
+        # region-like names the gazetteer lacks (鼓山区): a name + suffix that is not an ordinary word
         for m in _REGION_LIKE_RE.finditer(text):
             name = m.group(1)
+            if text.startswith(NOT_PLACE_ENDINGS, m.end() - 1):  # 「目标区间」「市场」
+                continue
             for pre in ("请问", "问", "那么", "那", "和", "与", "及", "跟", "比较", "对比"):
                 if name.startswith(pre) and len(name) - len(pre) >= 3:
                     name = name[len(pre):]
             name = re.sub(r"^.*?[年的在是了]", "", name) if re.search(r"[年的在是了]", name[:-1]) else name
-            if len(name) < 3 or name in GENERIC_REGION_WORDS or any(name.endswith(g) for g in GENERIC_REGION_WORDS) or any(s <= m.start() < e or s < m.end() <= e for s, e in spans):
+            if len(name) < 3 or _generic(name) or any(s <= m.start() < e or s < m.end() <= e for s, e in spans):
                 continue
             if not any(name == r or name.startswith(short_name(r)) or r.startswith(name) for r in found):
                 unknown.append(name)
@@ -175,6 +185,14 @@ class RegionMatcher:
         if not found and not unknown and "国务院" in self.regions and _NATIONAL_TERMS_RE.search(text):
             found = ["国务院"]
         return list(dict.fromkeys(found)), list(dict.fromkeys(unknown))
+
+
+def _generic(name: str) -> bool:
+    """「山区」「贫困山区」「经济开发区」 are ordinary words; 「鼓山区」 (one character + 山区) is a name."""
+    if name in GENERIC_REGION_WORDS or (name[0] in "那这在和与及跟是的了把从到向对各全本" and name[1:] in GENERIC_REGION_WORDS):
+        return True
+    return any(name.endswith(g) and (len(name) - len(g) >= 2 or g[0] in "全本我各该此")  # 「那全区」
+               for g in GENERIC_REGION_WORDS)
 
 
 @functools.lru_cache(maxsize=16)

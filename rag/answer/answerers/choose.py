@@ -1,0 +1,41 @@
+"""Which answerer answers: from the question's form, then the evidence.
+
+Form (``question_form``): opinion/prediction → refuse; arithmetic over two figures → compute;
+「各区/历年」 → table; what/how/which/why/list questions without a figure asked → open; else lookup
+(a figure: the extractive clause answer and the indicator table, ``rag.answer.extractive``).
+Evidence then decides: a compute or table answer that finds no figures falls back to lookup; an
+open answer needs passages that cover the question (``refuse.evidence_reason``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.answerers.compute import is_compute
+from rag.answer.answerers.refuse import opinion
+from rag.answer.answerers.table import is_table
+from rag.search.query import ParsedQuestion
+
+OPEN_RE = re.compile(
+    r"什么|哪些|如何|怎么|怎样|为什么|为何|举措|措施|情况|介绍|概括|总结|有何|做了|重点|打算|亮点|成效|成绩|方面|思路|任务|部署"
+    r"|\bwhat\b|\bhow\b|\bwhich\b|\bwhy\b|\blist\b|summar|describe|measures|priorit|plans?\b",
+    re.I,
+)
+FIGURE_ASK_RE = re.compile(
+    r"多少|几[个家项所人万亿倍成条座处批]|百分之几|增速|增幅|增长率|比重|占比|目标是|\d+(?:\.\d+)?\s*%"
+    r"|how (?:much|many|fast)|what (?:was|is|were) the .{0,40}?(?:rate|target|growth|number|amount|total|value)|percent",
+    re.I,
+)
+
+
+def question_form(q: ParsedQuestion) -> str:
+    """The form: opinion | compute | table | open | lookup."""
+    if opinion(q):
+        return "opinion"
+    if is_compute(q):
+        return "compute"
+    if is_table(q):
+        return "table"
+    if OPEN_RE.search(q.text) and not FIGURE_ASK_RE.search(q.text):
+        return "open"
+    return "lookup"

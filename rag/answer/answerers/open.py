@@ -1,0 +1,88 @@
+"""Open questions (what / how / which / why / list / summary): several cited points.
+
+Extractive form: every sentence unit of the passages is scored for the question (content-word
+coverage, the asked period and part of the report — plans for 「打算/重点/将」, the review for
+「做了/成效」 — and passage rank), then picked by maximal marginal relevance so the points say
+different things; each point carries its own [n]. The generated form (the model writes the points)
+goes through the same number check and alignment citations in ``rag.answer.align``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.answerers.base import Draft, Evidence
+from rag.answer.answerers.sentences import Unit, bigrams, content_weights, coverage, similarity, units
+from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
+from rag.search.query import ParsedQuestion
+from rag.textnorm import REDACTED_RE
+
+PLAN_CUE_RE = re.compile(r"打算|计划|将要|准备|重点|任务|安排|目标|举措|措施|要做|怎么干|部署|plan|will|priorit|goal")
+REVIEW_CUE_RE = re.compile(r"做了|成效|成绩|取得|完成|回顾|进展|亮点|过去|去年|achiev|did|done|progress")
+LAMBDA = 0.7  # MMR: relevance vs. novelty
+
+
+class OpenAnswerer:
+    """Several diversified, cited sentences."""
+
+    kind = "open"
+
+    def __init__(self, max_points: int = 4) -> None:
+        self.max_points = max_points
+
+    def score(self, q: ParsedQuestion, evidence: Evidence, unit: Unit, weights: dict[str, float]) -> float:
+        """Relevance of one unit to the question."""
+        sc = evidence.passages[unit.passage]
+        rel = 1.5 * coverage(weights, unit.text) + 1.0 * coverage(weights, unit.context)
+        section = sc.chunk.section
+        if PLAN_CUE_RE.search(q.text) and TARGET_SECTION_RE.search(section):
+            rel += 0.6 + (0.4 if unit.headed else 0.0)
+        if REVIEW_CUE_RE.search(q.text) and REVIEW_SECTION_RE.search(section):
+            rel += 0.6
+        if q.years and sc.chunk.period_year in q.years:
+            rel += 0.3
+        if REDACTED_RE.search(unit.text):
+            rel -= 0.3
+        if len(unit.text) < 12:
+            rel -= 0.5
+        return rel / (1.0 + 0.08 * unit.passage)
+
+    def answer(self, q: ParsedQuestion, evidence: Evidence) -> Draft:
+        """Up to ``max_points`` points, MMR-diversified, each cited."""
+        weights = content_weights(q)
+        cands = [(self.score(q, evidence, u, weights), u) for u in units(evidence.passages)]
+        cands = [(s, u) for s, u in cands if s > 0]
+        if not cands:
+            return Draft(self.kind, "", found=False, reason="检索到的段落中没有与问题相关的句子。")
+        cands.sort(key=lambda su: -su[0])
+        best = cands[0][0]
+        if weights and coverage(weights, " ".join(u.text for _, u in cands[:8])) == 0:
+            return Draft(self.kind, "", found=False, reason="检索到的段落没有谈到所问的内容。")
+        chosen: list[tuple[Unit, set[str]]] = []
+        pool = [(s, u, bigrams(u.text)) for s, u in cands[:40] if s >= 0.35 * best]
+        while pool and len(chosen) < self.max_points:
+            def mmr(item: tuple[float, Unit, set[str]]) -> float:
+                redundancy = max((similarity(item[2], g) for _, g in chosen), default=0.0)
+                return LAMBDA * item[0] / best - (1 - LAMBDA) * redundancy
+
+            pick = max(pool, key=mmr)
+            pool.remove(pick)
+            if any(similarity(pick[2], g) > 0.5 for _, g in chosen):
+                continue
+            chosen.append((pick[1], pick[2]))
+        lines = [f"- {u.text.rstrip('；;，,。')}。[{u.passage + 1}]" for u, _ in chosen]
+        cited = tuple(dict.fromkeys(u.passage for u, _ in chosen))
+        lead = _lead(q, evidence, cited)
+        return Draft(self.kind, lead + "\n".join(lines), cited)
+
+
+def _lead(q: ParsedQuestion, evidence: Evidence, cited: tuple[int, ...]) -> str:
+    """「仓山区2024年报告提到:」: whose report the points come from."""
+    chunks = [evidence.passages[i].chunk for i in cited]
+    regions = list(dict.fromkeys(c.region for c in chunks if c.region))
+    years = list(dict.fromkeys(c.year for c in chunks if c.year))
+    who = "、".join(regions) if len(regions) <= 2 else "各地"
+    when = f"{years[0]}年" if len(years) == 1 else ""
+    if q.english:
+        return f"The {when.rstrip('年')} report{'s' if len(regions) > 1 else ''} of {who} state:\n".replace("  ", " ")
+    return f"{who}{when}报告提到:\n" if who else "报告提到:\n"

@@ -1,0 +1,118 @@
+"""Sentences of passages as answer units, and how well one covers a question's content words.
+
+A unit is a sentence (split after 。！？；), with a heading line (「深化重点领域改革」, 「三、…」)
+joined to the sentence after it, so no point is ever a bare heading. Coverage weighs the question's
+content words by length (「中小学学位」 says more than 「新增」) and ignores question and report
+boilerplate (多少, 政府工作报告, the region and year asked).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.index.keyword import tokenize
+from rag.regions import short_name
+from rag.search.query import ParsedQuestion
+from rag.textnorm import iter_sentences
+from rag.types import ScoredChunk
+
+QUESTION_WORDS = frozenset({
+    "年", "多少", "是", "什么", "哪些", "哪个", "哪", "如何", "怎么", "怎样", "怎么样", "为什么", "有", "做", "做了",
+    "了", "吗", "呢", "请", "问", "介绍", "一下", "情况", "方面", "主要", "提出", "报告", "政府", "工作报告", "政府工作",
+    "根据", "安排", "要", "哪些事", "事", "打算", "计划", "全国", "国家", "分别", "how", "much", "many", "what", "which",
+    "the", "of", "in", "is", "was", "s", "to", "a", "and", "for", "did", "does", "do", "report", "government", "work",
+    "about", "plan", "plans", "year", "its", "their", "there", "are", "were", "will", "on", "an", "by", "with",
+    "重点", "工作", "事情", "哪些方面", "做些", "干", "主要有",  # what a plan/review question asks for, not its topic
+})
+_HEADING_NUM_RE = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．])\s*")
+_END_RE = re.compile(r"[。！？；;!?]\s*$")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An answer unit: passage index, text as shown (original characters), offsets in the passage."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    headed: bool = False  # led by a heading (a numbered item: often one of the report's priorities)
+    context: str = ""  # the paragraph (line) the sentence stands in
+
+
+def content_weights(q: ParsedQuestion) -> dict[str, float]:
+    """The question's content tokens, weighted by length (capped at 4 characters)."""
+    drop = set(QUESTION_WORDS)
+    for r in q.regions:
+        drop |= set(tokenize(r)) | set(tokenize(short_name(r)))
+    drop |= {str(y) for y in q.years}
+    text = " ".join([q.text, *q.expansions])
+    return {t: float(min(len(t), 4)) for t in tokenize(text) if t not in drop and not t.isdigit()}
+
+
+def coverage(weights: dict[str, float], text: str) -> float:
+    """Share of the question's weighted content words that ``text`` holds (0 when there are none)."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    toks = set(tokenize(text))
+    return sum(w for t, w in weights.items() if t in toks) / total
+
+
+def is_heading(text: str) -> bool:
+    """A heading line: short and unpunctuated, or a numbered item title."""
+    t = text.strip()
+    if not t:
+        return True
+    if _HEADING_NUM_RE.match(t) and len(t) <= 30:
+        return True
+    return len(t) <= 24 and not _END_RE.search(t) and not re.search(r"[，,:：]", t)
+
+
+def units(passages: list[ScoredChunk], allowed: list[int] | None = None, max_chars: int = 110) -> list[Unit]:
+    """Sentence units of the passages (headings joined to the next sentence, long ones cut at a comma)."""
+    out: list[Unit] = []
+    for i in allowed if allowed is not None else range(len(passages)):
+        text = passages[i].chunk.text
+        pending: tuple[int, str] | None = None
+        for s, e in iter_sentences(text):
+            raw = text[s:e].strip()
+            if not raw:
+                continue
+            if is_heading(raw):
+                pending = (s, _HEADING_NUM_RE.sub("", raw).rstrip("：:"))
+                continue
+            if raw.endswith((":", "：")):  # 「重点抓好以下六个方面:」 introduces, says nothing
+                continue
+            line_start = text.rfind("\n", 0, s) + 1
+            line_end = text.find("\n", e)
+            context = text[line_start: line_end if line_end >= 0 else len(text)]
+            body = _cut(raw, max_chars)
+            if pending is not None:
+                start, head = pending
+                shown = f"{head}:{body}" if head and head not in body else body
+                out.append(Unit(i, start, e, shown, True, head + context))
+                pending = None
+            else:
+                out.append(Unit(i, s, e, body, bool(_HEADING_NUM_RE.match(raw)), context))
+    return out
+
+
+def _cut(sentence: str, max_chars: int) -> str:
+    """At most ``max_chars``, cut after a comma or semicolon (a quote stays a quote)."""
+    if len(sentence) <= max_chars:
+        return sentence
+    cut = max(sentence.rfind(p, 0, max_chars) for p in "，,；;、")
+    return (sentence[: cut] if cut > max_chars // 3 else sentence[:max_chars]) + "…"
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the text without spaces and digits (for redundancy between units)."""
+    t = re.sub(r"[\s\d.%]+", "", text)
+    return {t[i: i + 2] for i in range(len(t) - 1)}
+
+
+def similarity(a: set[str], b: set[str]) -> float:
+    """Jaccard similarity of two bigram sets."""
+    return len(a & b) / max(len(a | b), 1)

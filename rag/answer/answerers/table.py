@@ -1,0 +1,73 @@
+"""「各区/所有地区/历年」 questions: one cited row per region (or year), and the missing ones named.
+
+Each region the index holds (or each year it holds for the asked region) becomes a sub-question,
+searched on its own so every row has its own passages; the row is that sub-question's best clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+
+from rag.answer.answerers.base import Draft, Evidence
+from rag.answer.extractive import extract_answer
+from rag.search.query import ParsedQuestion
+
+TABLE_RE = re.compile(r"各区|各县|各市|各省|各地|所有地区|所有区|哪些地区|每个区|每个地区|各个地区|几个区|各年|历年|每年|逐年"
+                      r"|each (?:district|region|province|year)|every (?:district|region|province|year)|all (?:districts|regions|provinces)"
+                      r"|by (?:district|region|year)", re.I)
+BY_YEAR_RE = re.compile(r"各年|历年|每年|逐年|(?:each|every|by) year", re.I)
+
+
+def is_table(q: ParsedQuestion) -> bool:
+    """A question asking for every region or every year."""
+    return bool(TABLE_RE.search(q.text)) and len(q.regions) <= 1
+
+
+def _renumber(text: str, idx: list[int]) -> str:
+    """[k] of a sub-answer over ``idx`` → the evidence's numbering."""
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{idx[int(m.group(1)) - 1] + 1}]", text)
+
+
+class TableAnswerer:
+    """One row per region or year."""
+
+    kind = "table"
+
+    def __init__(self, regions: Iterable[str], years_of: dict[str, set[int]] | None = None) -> None:
+        self.regions = sorted(r for r in regions if r != "国务院")
+        self.years_of = years_of or {}
+
+    def rows(self, q: ParsedQuestion) -> list[tuple[str, ParsedQuestion]]:
+        """(label, sub-question) per row."""
+        if BY_YEAR_RE.search(q.text) and q.regions:
+            years = sorted(self.years_of.get(q.regions[0], set()))
+            return [(f"{y}年", replace(q, years=(y,), report_years=())) for y in years]
+        return [(r, replace(q, regions=(r,), unknown_regions=())) for r in self.regions]
+
+    def answer(self, q: ParsedQuestion, evidence: Evidence) -> Draft:
+        """The rows found, then the ones the reports do not give."""
+        lines: list[str] = []
+        missing: list[str] = []
+        cited: list[int] = []
+        for label, sub in self.rows(q):
+            idx = evidence.more(sub) if evidence.search else []
+            if not idx:
+                missing.append(label)
+                continue
+            ext = extract_answer(sub, [evidence.passages[i] for i in idx], max_clauses=1)
+            if not ext.found or ext.redacted:
+                missing.append(label + ("(数值被隐去)" if ext.redacted else ""))
+                continue
+            first = ext.text.split("\n")[0]
+            # renumber the sub-answer's [k] (k within idx) to the evidence numbering
+            row = _renumber(first, idx)
+            row = re.sub(r"^[^:]{1,30}?·\d{4}年报告:", "", row)
+            lines.append(f"- {label}:{row}")
+            cited.extend(idx[k] for k in ext.cited[:1])
+        if not lines:
+            return Draft(self.kind, "", found=False, reason="各地区的报告段落中都没有找到所问的数值。")
+        if missing:
+            lines.append("未找到:" + "、".join(missing) + "(语料中这些报告没有给出该数值)")
+        return Draft(self.kind, "\n".join(lines), tuple(dict.fromkeys(cited)))

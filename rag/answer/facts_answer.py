@@ -1,0 +1,43 @@
+"""The indicator table's answer (rag.facts) for lookups it knows better than one clause.
+
+Used for comparisons, conflicting sources, or when the passages gave no answer; the table's source
+chunks join the passages so every [n] still maps to a passage.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.extractive import Extract
+from rag.config import Settings
+from rag.search.query import ParsedQuestion
+from rag.search.retrieve import Retrieval
+from rag.types import Chunk, ScoredChunk
+
+
+def with_facts(parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract, settings: Settings,
+               by_id: dict[str, Chunk]) -> tuple[Retrieval, Extract]:
+    """(retrieval, extract), replaced by the table's answer when it applies."""
+    if retrieval.refusal or not parsed.indicators or not parsed.regions:
+        return retrieval, extract
+    try:
+        from rag.facts import format_fact_answer, lookup
+
+        fa = lookup(parsed, settings)
+    except Exception:  # an index built before the table existed: retrieval answers alone
+        return retrieval, extract
+    if fa is None or not fa.found or not (fa.comparison or fa.conflicts or not extract.found):
+        return retrieval, extract
+    passages = list(retrieval.passages)
+    ids = [p.chunk.chunk_id for p in passages]
+    for cid in fa.chunk_ids:
+        if cid not in ids and cid in by_id:
+            passages.append(ScoredChunk(by_id[cid], 0.0, {"keyword": None, "dense": None}))
+            ids.append(cid)
+    number = {i + 1: ids.index(cid) + 1 for i, cid in enumerate(fa.chunk_ids) if cid in ids}
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{number[int(m.group(1))]}]" if int(m.group(1)) in number else "",
+                  format_fact_answer(fa))
+    cited = tuple(sorted(n - 1 for n in number.values()))
+    filters = {**retrieval.filters, "facts": True}
+    return (Retrieval(tuple(passages), filters, "", retrieval.timings_ms),
+            Extract("根据指标表:\n" + text, cited, False, True))

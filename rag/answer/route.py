@@ -1,0 +1,68 @@
+"""Route a parsed question to its answerer (rag/answer/answerers) and wrap the draft for the pipeline.
+
+lookup questions keep the pipeline's extractive clause + indicator table path (``routed.extract`` is
+None); open, compute and table questions get their answerer's draft, with any passages it searched
+for sub-questions appended; an opinion/prediction, or open evidence that does not cover the
+question, gives a refusal reason. A compute or table answerer that finds no figures falls back to
+lookup (its reason is kept for the refusal if lookup finds nothing either).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rag.answer.answerers.base import Evidence, Search
+from rag.answer.answerers.choose import question_form
+from rag.answer.answerers.compute import ComputeAnswerer
+from rag.answer.answerers.open import OpenAnswerer
+from rag.answer.answerers.refuse import evidence_reason, mark_redacted, opinion
+from rag.answer.answerers.table import TableAnswerer
+from rag.answer.extractive import Extract
+from rag.search.query import ParsedQuestion
+from rag.types import ScoredChunk
+
+_GENERATED_KINDS = frozenset({"lookup", "open"})  # the model may phrase these; computed and table answers stay as built
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What the chosen answerer produced."""
+
+    kind: str  # lookup | open | compute | table | refuse
+    passages: tuple[ScoredChunk, ...]
+    extract: Extract | None = None  # None: answer by the lookup path
+    computed: tuple[str, ...] = ()
+    reason: str = ""  # why there is no answer (used when nothing answers)
+    refuse: bool = False  # refuse even if lookup would find a clause (opinions)
+
+    @property
+    def may_generate(self) -> bool:
+        """Whether the local model may phrase this answer."""
+        return self.kind in _GENERATED_KINDS
+
+
+def route(q: ParsedQuestion, passages: list[ScoredChunk], search: Search | None,
+          regions: Iterable[str], years_of: Callable[[str], set[int]]) -> Routed:
+    """The answerer's result for ``q`` over ``passages`` (``search`` finds passages for sub-questions)."""
+    form = question_form(q)
+    if form == "opinion":
+        return Routed("refuse", tuple(passages), reason=opinion(q), refuse=True)
+    evidence = Evidence(list(passages), search)
+    if form == "compute":
+        draft = ComputeAnswerer().answer(q, evidence)
+    elif form == "table":
+        regions = list(regions)
+        draft = TableAnswerer(regions, {r: years_of(r) for r in regions}).answer(q, evidence)
+    elif form == "open":
+        reason = evidence_reason(q, evidence) if not q.english else ""
+        if reason:
+            return Routed("refuse", tuple(passages), reason=reason)
+        draft = OpenAnswerer().answer(q, evidence)
+    else:
+        return Routed("lookup", tuple(passages))
+    if not draft.found:
+        return Routed("lookup", tuple(evidence.passages), reason=draft.reason)
+    text = mark_redacted(draft.text, q.english)
+    extract = Extract(text, draft.cited, False, True)  # XX in a point is marked in the text, not a redacted answer
+    return Routed(draft.kind, tuple(evidence.passages), extract, draft.computed)
