@@ -81,6 +81,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     port = port or settings.port
     check_bind(host, settings.api_key_list)
     service = Service(settings)
+    problem = service.warm_up()
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
     print(f"gov-report RAG API on http://{host}:{port}/v1 (generator: {service.pipeline.generator_reason}; "
           f"{service.corpus.summary(max_regions=8)})", file=sys.stderr, flush=True)
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

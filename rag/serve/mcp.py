@@ -123,6 +123,9 @@ class _BearerKeys:
 def run_mcp(settings: Settings, transport: str = "stdio", host: str | None = None, port: int | None = None) -> None:
     """Build the pipeline once and serve MCP until the client (stdio) or a signal (http) ends it."""
     service = Service(settings)
+    problem = service.warm_up()
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
     server = build_server(service)
     print(f"gov-report RAG MCP server ({transport}); generator: {service.pipeline.generator_reason}; "
           f"{service.corpus.summary(max_regions=8)}", file=sys.stderr)

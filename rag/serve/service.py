@@ -134,6 +134,23 @@ class Service:
         hits = [r for r in self._regions if r.startswith(region)]
         return hits[0] if len(hits) == 1 else region
 
+    def warm_up(self, model: bool = True) -> str:
+        """Load the lazy parts (jieba, the embedder, dense vectors; the local model) before the first request.
+
+        Returns "" or why the model could not be loaded (questions are then answered extractively).
+        """
+        try:
+            self.search("地区生产总值增长目标")
+        except RagError:
+            pass
+        load = getattr(self.pipeline.state.generator, "load", None)
+        if model and callable(load):
+            try:
+                load()
+            except RagError as exc:
+                return exc.message
+        return ""
+
     def _check_length(self, *texts: str) -> None:
         size = sum(len(t) for t in texts)
         if size > self.settings.max_input_chars:
