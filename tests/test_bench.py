@@ -6,28 +6,28 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench
+from benchmarks import common, report, rows, stats, synthetic
 
 
 def test_percentiles_and_summary() -> None:
     values = [float(v) for v in range(1, 101)]
-    s = bench.summary(values)
+    s = stats.summary(values)
     assert s["p50"] == pytest.approx(50.5)
     assert s["p95"] == pytest.approx(95.05)
     assert s["n"] == 100
 
 
 def test_passage_matching_folds_full_width() -> None:
-    assert bench.passage_matches("增长５．５％左右", [r"5\.5\s*%"])
-    assert not bench.passage_matches("增长5.5%左右", [r"5\.5\s*%", "4513"])
+    assert common.passage_matches("增长５．５％左右", [r"5\.5\s*%"])
+    assert not common.passage_matches("增长5.5%左右", [r"5\.5\s*%", "4513"])
 
 
 def test_year_shift_only_touches_years() -> None:
-    assert bench._shift_years("2024年目标增长5%,2023年完成2024亿元", -2) == "2022年目标增长5%,2021年完成2024亿元"
+    assert synthetic.shift_years("2024年目标增长5%,2023年完成2024亿元", -2) == "2022年目标增长5%,2021年完成2024亿元"
 
 
 def test_followup_question_uses_its_turns() -> None:
-    q, turns = bench.question_turns({"turns": ["台江区2021年社会消费品零售总额是多少?", "增长了多少?"]})
+    q, turns = common.question_turns({"turns": ["台江区2021年社会消费品零售总额是多少?", "增长了多少?"]})
     assert q == "增长了多少?" and turns == ["台江区2021年社会消费品零售总额是多少?"]
 
 
@@ -45,7 +45,7 @@ def test_synthetic_scale_row_keeps_the_real_index_and_invents_regions(seed_index
     out = tmp_path / "scale"
     spec = {"name": "scale", "kind": "synthetic", "index_dir": str(out), "embed_backend": "e5-onnx",
             "base": str(seed_index), "target": 2 * len(real_chunks) + 1}
-    built = bench._synthetic_row(spec)
+    built = synthetic.synthetic_row(spec)
     assert built["variants"] == 3 and built["chunks"] == 3 * len(real_chunks) >= spec["target"]
 
     retriever = Retriever(get_settings(index_dir=out, generator="extractive"))
@@ -66,19 +66,19 @@ def test_synthetic_scale_row_keeps_the_real_index_and_invents_regions(seed_index
 
 def test_query_row_and_markdown(seed_index: Path) -> None:
     spec = {"name": "seeds", "kind": "ingest", "index_dir": str(seed_index), "embed_backend": "e5-onnx",
-            "repeats": 1, "questions": str(bench.QUESTIONS), "build": False}
-    row = bench.child_main(spec)
+            "repeats": 1, "questions": str(common.QUESTIONS), "build": False}
+    row = rows.child_main(spec)
     q = row["query"]
-    assert q["answerable"] == sum(1 for x in bench.load_questions() if x.get("answerable") and x.get("expect"))
+    assert q["answerable"] == sum(1 for x in common.load_questions() if x.get("answerable") and x.get("expect"))
     assert 0 <= q["recall_hits"] <= q["answerable"] and q["recall_at_5"] == round(q["recall_hits"] / q["answerable"], 3)
-    assert q["fused_ms"]["n"] == len(bench.load_questions())
+    assert q["fused_ms"]["n"] == len(common.load_questions())
     results = {"mode": "quick", "started": "now", "commit": "x", "machine": {"cpus": 2}, "embed_backend": "e5-onnx",
-               "repeats": 1, "calibration_start": bench.calibrate(1), "calibration_end": bench.calibrate(1),
+               "repeats": 1, "calibration_start": stats.calibrate(1), "calibration_end": stats.calibrate(1),
                "rows": [row]}
-    lp = {"questions": 13, "load_s": 1.0, "ttft_ms": bench.summary([4100.0, 5200.0]), "tokens_per_s": bench.summary([14.5]),
-          "answer_total_ms": bench.summary([9000.0]), "correct": 12, "generated_answers_kept": 7, "n_ctx": 4096,
+    lp = {"questions": 13, "load_s": 1.0, "ttft_ms": stats.summary([4100.0, 5200.0]), "tokens_per_s": stats.summary([14.5]),
+          "answer_total_ms": stats.summary([9000.0]), "correct": 12, "generated_answers_kept": 7, "n_ctx": 4096,
           "peak_rss_mb": 2100.0}
-    md = bench.markdown({**results, "llm_pipeline": lp})
+    md = report.markdown({**results, "llm_pipeline": lp})
     assert f"| seeds | {q['chunks_loaded']:,} |" in md
     assert f"{q['recall_hits']}/{q['answerable']}" in md
     assert "| 13 | 4650.0 / 5145.0 | 14.5 | 9000.0 / 9000.0 | 12/13 | 7/13 | 2100.0 |" in md

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import bench
+from benchmarks import common
 from rag.config import get_settings
 from rag.search.query import parse_question
 from rag.search.retrieve import Retriever
@@ -21,8 +21,8 @@ def test_exact_dense_search_matches_chroma(seed_index: Path) -> None:
     assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-3)
 
     compared = 0
-    for q in bench.load_questions():
-        text, _ = bench.question_turns(q)
+    for q in common.load_questions():
+        text, _ = common.question_turns(q)
         parsed = parse_question(text, exact.regions())
         mask, refusal, filters = exact._mask(parsed)
         if refusal or not mask.any():
@@ -41,8 +41,8 @@ def test_exact_dense_search_matches_chroma(seed_index: Path) -> None:
     assert compared >= 10
 
     # whole retrieval: the same passages either way on the dev questions
-    for q in bench.load_questions():
-        text, _ = bench.question_turns(q)
+    for q in common.load_questions():
+        text, _ = common.question_turns(q)
         a = exact.search(parse_question(text, exact.regions()))
         b = hnsw.search(parse_question(text, hnsw.regions()))
         assert [p.chunk.chunk_id for p in a.passages] == [p.chunk.chunk_id for p in b.passages], text
