@@ -21,6 +21,7 @@ the corpus → chunk), without an embedder, so this runs in a second::
 
     .venv/bin/python evals/facts_eval.py            # or: rag facts --eval
     .venv/bin/python evals/facts_eval.py --json
+    .venv/bin/python evals/facts_eval.py --all      # seed corpus, held-out and unseen reports
 """
 
 from __future__ import annotations
@@ -53,6 +54,15 @@ HELDOUT_FILES = (_DATA / "provincial_2026" / "2026_浙江省_政府工作报告.
                  _DATA / "national_reports" / "2024年中华人民共和国国务院政府工作报告.txt",
                  _DATA / "provincial_2026" / "2026_广东省_政府工作报告.txt",
                  _DATA / "national_reports" / "2023年中华人民共和国国务院政府工作报告.txt")
+# unseen check (issue 12): five more reports (three provinces 2026, national 2019 and 1997), 97 figures
+# labelled before any rule was changed for them; blind first run: headline P 87.8% / R 75.8% (72 of 95),
+# 0 target/actual confusions (`python evals/facts_eval.py --unseen`).
+UNSEEN_LABELS = REPO_ROOT / "evals" / "facts_unseen.jsonl"
+UNSEEN_FILES = (_DATA / "provincial_2026" / "2026_江苏省_政府工作报告.txt",
+                _DATA / "provincial_2026" / "2026_四川省_政府工作报告.txt",
+                _DATA / "provincial_2026" / "2026_河南省_政府工作报告.txt",
+                _DATA / "national_reports" / "2019年中华人民共和国国务院政府工作报告.txt",
+                _DATA / "national_reports" / "1997年中华人民共和国国务院政府工作报告.txt")
 HEADLINE = frozenset(ind.name for ind in INDICATORS)
 
 Key = tuple[Any, ...]
@@ -213,20 +223,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--heldout", action="store_true",
                     help="score the held-out reports (evals/facts_heldout.jsonl) instead of the seed corpus")
+    ap.add_argument("--unseen", action="store_true",
+                    help="score the unseen reports (evals/facts_unseen.jsonl)")
+    ap.add_argument("--all", action="store_true", help="score the seed corpus, the held-out and the unseen reports")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    if args.heldout:
-        missing = [p for p in HELDOUT_FILES if not p.exists()]
-        if missing:
-            print(f"held-out reports not found: {', '.join(map(str, missing))}", file=sys.stderr)
-            return 2
-        result = run(HELDOUT_LABELS, HELDOUT_FILES)
-    else:
-        result = run(args.labels, args.corpus)
+    runs: list[tuple[str, Path, Path | Sequence[Path]]] = []
+    if args.all or not (args.heldout or args.unseen):
+        runs.append(("labelled", args.labels, args.corpus))
+    if args.all or args.heldout:
+        runs.append(("heldout", HELDOUT_LABELS, HELDOUT_FILES))
+    if args.all or args.unseen:
+        runs.append(("unseen", UNSEEN_LABELS, UNSEEN_FILES))
+    results = []
+    for name, labels, corpus in runs:
+        if not isinstance(corpus, Path):
+            missing = [p for p in corpus if not p.exists()]
+            if missing:
+                print(f"{name} reports not found: {', '.join(map(str, missing))}", file=sys.stderr)
+                return 2
+        results.append((name, run(labels, corpus)))
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        out = results[0][1] if len(results) == 1 else {name: r for name, r in results}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        print_report(result)
+        for name, result in results:
+            if len(results) > 1:
+                print(f"== {name}")
+            print_report(result)
     return 0
 
 
