@@ -116,8 +116,8 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     toks = set(tokenize(clause.text))
     if clause.indicator_hit:
         return True  # the indicator vocabulary confirms; it never gates (学位, 专项债 are found from the passages)
-    if q.indicators and _named_indicator_elsewhere(q, clause):
-        return False
+    if q.indicators and (_named_indicator_elsewhere(q, clause) or asked_head(q) not in toks):
+        return False  # 「一般公共预算收入」 asked, 「一般公共预算支出」 stated: the head word differs
     hits = content & toks
     if len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3:
         return True
@@ -129,6 +129,17 @@ def _named_indicator_elsewhere(q: ParsedQuestion, clause: Clause) -> bool:
     """The question names a known indicator and the clause states a different one."""
     names = {i.name for i in find_indicators(fold(clause.text))}
     return bool(names) and not names & set(q.indicators)
+
+
+def asked_head(q: ParsedQuestion) -> str:
+    """The head word of what is asked: after 「多少」 (多少学位 → 学位), else just before it (收入是多少 → 收入)."""
+    head = focus_head(q)
+    if head:
+        return head
+    parts = _FOCUS_SPLIT_RE.split(q.text, maxsplit=1)
+    content = _content_tokens(q)
+    words = [t for t in tokenize(parts[0]) if t in content]
+    return words[-1] if words else ""
 
 
 def focus_head(q: ParsedQuestion) -> str:

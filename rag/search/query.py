@@ -29,7 +29,7 @@ from rag.lexicon import (
 from rag.regions import NOT_PLACE_ENDINGS, gazetteer, short_name
 
 _REGION_LIKE_RE = re.compile(r"([\u4e00-\u9fa5]{2,7}?(?:自治区|省|市|区|县|旗))")
-_EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+(District|County|City|Province|Prefecture|New Area|Qu|Xian|Shi|Sheng)\b")
+_EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+(District|County|City|Province|Prefecture|New Area|(?i:qu|xian|shi|sheng))\b")
 _REPORT_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?(?:的)?(?:政府)?工作报告|((?:19|20)\d{2})年报告"
                              r"|((?:19|20)\d{2})\s+(?:government\s+)?work\s+report|report\s+of\s+((?:19|20)\d{2})", re.I)
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
