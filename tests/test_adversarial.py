@@ -173,7 +173,7 @@ def poisoned_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list
 
 
 def test_ingest_reports_the_planted_chunks(poisoned_index: tuple[Path, list]) -> None:
-    from rag.index.run import Manifest
+    from rag.index.manifest import Manifest
 
     index, warnings = poisoned_index
     flagged_files = {w[1].rsplit("/", 1)[-1] for w in warnings}

@@ -244,7 +244,8 @@ class Pipeline:
     def finalize(self, prep: Prepared, generated: str | None = None, error: str = "") -> Answer:
         """Choose the answer to show: checked generated text, else extractive, else a refusal."""
         passages = prep.passages
-        notices: list[str] = [n for n in (prep.guard_notice, error) if n]
+        degraded = str(prep.retrieval.filters.get("degraded") or "")  # vector store down: keyword search only
+        notices: list[str] = [n for n in (prep.guard_notice, degraded, error) if n]
         generator = self.generator_name if prep.messages else "extractive"
         refusal = prep.refusal
         if refusal:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -114,7 +115,12 @@ class Manifest:
     def __init__(self, index_dir: Path) -> None:
         index_dir.mkdir(parents=True, exist_ok=True)
         self.dir = index_dir
-        self.db = sqlite3.connect(str(index_dir / "manifest.sqlite"), timeout=30, check_same_thread=False)
+        path = index_dir / "manifest.sqlite"
+        if path.exists() and not os.access(index_dir, os.W_OK):  # reliability: a read-only index still answers
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
+                                      check_same_thread=False)
+            return
+        self.db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(
             """
@@ -262,8 +268,23 @@ def ingest(
     embedder: Embedder | None = None,
 ) -> IngestReport:
     """Index ``paths`` (files or folders) into ``settings.index_dir``; see the module docstring."""
-    with writer_lock(Path(settings.index_dir)):  # reliability fix: one writer per index at a time
-        return _ingest(paths, settings, progress, embedder)
+    try:
+        with writer_lock(Path(settings.index_dir)):  # reliability fix: one writer per index at a time
+            return _ingest(paths, settings, progress, embedder)
+    except RagError:
+        raise
+    except Exception as exc:  # security/reliability: a full or read-only disk is said plainly (rag.index.faults)
+        from rag.index.faults import disk_full, read_only
+
+        where = settings.chroma_url or str(settings.index_dir)
+        if disk_full(exc):
+            raise RagError(f"the disk holding the index is full ({where}): the ingest stopped before switching to "
+                           "the new version", "free some space and run the ingest again; the previous index is "
+                           "unchanged and keeps answering (`rag doctor --repair` removes leftovers)") from exc
+        if read_only(exc):
+            raise RagError(f"the index at {where} is read-only: nothing was changed",
+                           "make the directory writable (queries keep working meanwhile)") from exc
+        raise
 
 
 @contextmanager

@@ -179,20 +179,28 @@ class Retriever:
         kw_hits = self.keyword.search(tokenize(query_text), n, mask)
         t1 = time.perf_counter()
         dense_hits: list[tuple[str, float]] = []
-        if self._has_vectors():
-            vec = self.embedder.embed_query(query_text)
-            exact = self._dense_matrix()
-            if exact is not None:
-                dense_hits = self._exact_dense(exact, vec, mask, n)
-            else:
-                where = _where(q, filters)
-                dense_hits = [(h.chunk_id, h.score) for h in self.store.query(vec, n * 2 if where else n * 3, where)
-                              if self._allowed(h.chunk_id, mask)][:n]
+        try:  # reliability: a vector store that is down (server restarting, disk full) leaves keyword search answering
+            dense_hits = self._dense(q, query_text, mask, filters, n)
+        except Exception as exc:  # chromadb/httpx/sqlite errors alike; said in the answer's notices
+            why = getattr(exc, "message", "") or f"{exc.__class__.__name__}: {exc}"
+            filters = {**filters, "degraded": f"向量检索暂不可用,仅用关键词检索({why})"[:240]}
         t2 = time.perf_counter()
         fused = self._fuse(q, kw_hits, dense_hits)
         passages = tuple(_dedupe(fused)[:k])
         return Retrieval(passages, filters, "", {"keyword": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000,
                                                  "retrieve": _ms(t0)})
+
+    def _dense(self, q: ParsedQuestion, query_text: str, mask: np.ndarray, filters: dict[str, object],
+               n: int) -> list[tuple[str, float]]:
+        if not self._has_vectors():
+            return []
+        vec = self.embedder.embed_query(query_text)
+        exact = self._dense_matrix()
+        if exact is not None:
+            return self._exact_dense(exact, vec, mask, n)
+        where = _where(q, filters)
+        return [(h.chunk_id, h.score) for h in self.store.query(vec, n * 2 if where else n * 3, where)
+                if self._allowed(h.chunk_id, mask)][:n]
 
     def _dense_matrix(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Every keyword row's vector, loaded from Chroma once, for exact search in memory.
