@@ -26,7 +26,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from rag.answer.align import align
+from rag.answer.answerers.refuse import mark_redacted
 from rag.answer.compose import (
+    SNIPPET_CHARS,
     Prompts,
     check_generated,
     extract_citations,
@@ -56,6 +59,7 @@ from rag.search.retrieve import Retrieval, Retriever
 from rag.types import Answer, Chunk, Filters, ScoredChunk
 
 CONTEXT_PASSAGES = 3
+OPEN_CONTEXT, OPEN_SNIPPET = 5, 240  # open questions: more passages, longer snippets, several points
 
 
 @dataclass
@@ -72,6 +76,7 @@ class Prepared:
     started: float = field(default_factory=time.perf_counter)
     guard_notice: str = ""  # parts of the message that were not followed (rag/answer/guard.py)
     reason: str = ""  # why the chosen answerer found no answer (rag/answer/route.py)
+    context: int = CONTEXT_PASSAGES  # passages given to the model
 
     @property
     def passages(self) -> list[ScoredChunk]:
@@ -178,8 +183,10 @@ class Pipeline:
         if (generate and passages and not prep.refusal and self.state.generator is not None
                 and not retrieval.filters.get("facts") and not extract.redacted
                 and (routed is None or routed.may_generate)):
-            ctx = passages[:CONTEXT_PASSAGES]
-            prep.messages = render_messages(self.prompts, standalone, [snippet(parsed, p) for p in ctx],
+            prep.context = OPEN_CONTEXT if routed is not None and routed.kind == "open" else CONTEXT_PASSAGES
+            ctx = passages[:prep.context]
+            budget = OPEN_SNIPPET if prep.context == OPEN_CONTEXT else SNIPPET_CHARS
+            prep.messages = render_messages(self.prompts, standalone, [snippet(parsed, p, budget) for p in ctx],
                                             [passage_label(p) for p in ctx])
         return prep
 
@@ -261,14 +268,15 @@ class Pipeline:
                 notices.append(f"生成的回答含有资料中没有的内容({foreign}),已改用原文摘录回答。")
             elif checked.refused:
                 notices.append("生成模型认为资料中没有答案;以下为检索到的最相关原文摘录。")
-            elif checked.ungrounded:
-                bad = "、".join(f.text for f in checked.ungrounded)
-                notices.append(f"生成的回答中有数字({bad})不在所引用的段落中,已改用原文摘录回答。")
-            elif checked.cited or not prep.extract.found:
-                cits = tuple(to_citation(n, passages[n - 1]) for n in checked.cited)
-                return self._answer(prep, checked.text, False, cits, generator, notices)
-            else:
-                notices.append("生成的回答没有引用任何段落,已改用原文摘录回答。")
+            else:  # cite by alignment; sentences with no source or an ungrounded figure are dropped
+                aligned = align(checked.text, defang_passages(passages[:prep.context]))
+                if aligned.kept:
+                    if aligned.dropped:
+                        notices.append(f"生成的回答中有{len(aligned.dropped)}句在资料中找不到出处,已删去。")
+                    cits = tuple(to_citation(n, passages[n - 1]) for n in aligned.cited)
+                    return self._answer(prep, mark_redacted(aligned.text, prep.parsed.english), False, cits,
+                                        generator, notices)
+                notices.append("生成的回答在资料中找不到出处,已改用原文摘录回答。")
             generator = "extractive"
         elif prep.messages and generated is None:  # reliability fix: a failed generator answered nothing
             generator = "extractive"

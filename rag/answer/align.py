@@ -1,0 +1,88 @@
+"""Cite a generated answer by alignment: each sentence to the passage it came from.
+
+A small model often copies a passage's wording but forgets the [n], or numbers its points
+「1.」「2.」. Citations therefore come from the text itself, not only from the model's markers:
+each sentence (or list item) is matched to the context passages by character-bigram overlap and
+cited with the best one; a sentence whose figures stand in no passage, or that matches no
+passage at all, is dropped — the rest of the answer stays. An English sentence (the passages are
+Chinese) is matched by its figures, else keeps a valid marker the model gave it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.textnorm import CITATION_RE, figure_grounded, figures, fold
+from rag.types import ScoredChunk
+
+MIN_OVERLAP = 0.3  # share of a sentence's bigrams found in its passage
+_SPLIT_RE = re.compile(r"(?<=[。！？!?；;])|\n+")
+_LIST_MARK_RE = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、．)）]|[(（]\d{1,2}[)）]|[一二三四五六七八九十][、.．])\s*")
+_CJK_RE = re.compile(r"[\u4e00-\u9fa5]")
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """The generated answer rebuilt from its supported sentences."""
+
+    text: str
+    cited: tuple[int, ...]  # 1-based passage numbers, in order of first use
+    kept: int
+    dropped: tuple[str, ...]  # sentences with no source (or a figure no passage holds)
+
+
+def _grams(text: str) -> set[str]:
+    t = re.sub(r"[\s\W\d_]+", "", fold(text))
+    return {t[i: i + 2] for i in range(len(t) - 1)}
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SPLIT_RE.split(text) if s and s.strip()]
+
+
+def align(text: str, passages: list[ScoredChunk]) -> Aligned:
+    """Cite each sentence of ``text`` with the passage it matches best; drop unsupported ones."""
+    grams = [_grams(p.chunk.text) for p in passages]
+    out: list[str] = []
+    cited: list[int] = []
+    dropped: list[str] = []
+    for raw in _sentences(text):
+        marker = _LIST_MARK_RE.match(raw)
+        lead = "- " if marker else ""
+        body = _LIST_MARK_RE.sub("", raw) if marker else raw
+        given = [int(n) for n in CITATION_RE.findall(body) if 1 <= int(n) <= len(passages)]
+        plain = CITATION_RE.sub("", body).strip()
+        if not plain or not re.search(r"\w", plain):
+            continue
+        n = _source(plain, given, passages, grams)
+        if n is None:
+            dropped.append(plain)
+            continue
+        tail = re.match(r"^(.*?)([。！？!?；;,，:：]*)$", plain, re.S)
+        core, punct = (tail.group(1), tail.group(2)) if tail else (plain, "")
+        out.append(f"{lead}{core}[{n}]{punct}")
+        if n not in cited:
+            cited.append(n)
+    joined = "\n".join(out) if any(o.startswith("- ") for o in out) else "".join(out)
+    return Aligned(joined, tuple(cited), len(out), tuple(dropped))
+
+
+def _source(sentence: str, given: list[int], passages: list[ScoredChunk], grams: list[set[str]]) -> int | None:
+    """The 1-based passage a sentence comes from, or None (unsupported)."""
+    figs = [f for f in figures(sentence) if not f.redacted]
+    holders = [i + 1 for i, p in enumerate(passages) if figs and all(figure_grounded(f, [p.chunk.text]) for f in figs)]
+    if figs and not holders:
+        return None  # a figure no passage holds
+    if not _CJK_RE.search(sentence):  # English: figures decide, else the model's own marker
+        return (next((n for n in given if n in holders), holders[0]) if holders
+                else (given[0] if given else None))
+    own = _grams(sentence)
+    if not own:
+        return given[0] if given else None
+    scores = {i + 1: len(own & g) / len(own) for i, g in enumerate(grams)}
+    candidates = holders or list(scores)
+    best = max(candidates, key=lambda n: (scores[n], n in given))
+    if scores[best] < MIN_OVERLAP:
+        return None
+    return next((n for n in given if n in candidates and scores[n] >= scores[best] - 0.1), best)
