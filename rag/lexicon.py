@@ -33,7 +33,7 @@ INDICATORS: tuple[Indicator, ...] = (
               ("local general public budget revenue", "local fiscal revenue", "local budget revenue")),
     Indicator("一般公共预算总收入", ("一般公共预算总收入", "公共财政预算收入", "财政总收入", "一般公共预算收入", "财政收入"),
               ("general public budget revenue", "total fiscal revenue", "fiscal revenue", "budget revenue")),
-    Indicator("地区生产总值", ("地区生产总值", "国内生产总值", "生产总值", "GDP", "经济总量", "经济增长"),
+    Indicator("地区生产总值", ("地区生产总值", "国内生产总值", "生产总值", "GDP", "经济总量", "经济增长", "经济年均增长"),
               ("gdp", "gross domestic product", "gross regional product", "economic growth", "economy")),
     Indicator("固定资产投资", ("固定资产投资", "全社会固定资产投资", "固投"),
               ("fixed asset investment", "fixed-asset investment", "fixed assets investment", "investment in fixed assets")),
@@ -41,7 +41,7 @@ INDICATORS: tuple[Indicator, ...] = (
               ("retail sales", "total retail sales", "consumer goods")),
     Indicator("进出口总额", ("进出口总额", "外贸进出口", "进出口", "外贸"),
               ("import and export", "imports and exports", "foreign trade", "total trade", "trade volume")),
-    Indicator("实际利用外资", ("实际利用外资", "利用外资", "外资"),
+    Indicator("实际利用外资", ("实际利用外资", "利用外资", "外商直接投资", "外资"),
               ("foreign direct investment", "foreign investment", "fdi", "utilized foreign capital", "foreign capital")),
     Indicator("城镇居民人均可支配收入", ("城镇居民人均可支配收入",), ("urban disposable income", "urban residents' disposable income")),
     Indicator("居民人均可支配收入", ("居民人均可支配收入", "人均可支配收入", "可支配收入"),
@@ -51,7 +51,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("规上工业增加值", ("规上工业增加值", "规模以上工业增加值"), ("industrial value added", "industrial output")),
     Indicator("居民消费价格", ("居民消费价格", "CPI", "物价涨幅"), ("cpi", "consumer price", "inflation")),
     Indicator("城镇调查失业率", ("城镇调查失业率", "调查失业率", "失业率"), ("unemployment rate", "unemployment")),
-    Indicator("粮食产量", ("粮食产量",), ("grain output", "grain production")),
+    Indicator("粮食产量", ("粮食产量", "粮食总产量", "粮食年产量"), ("grain output", "grain production")),
 )
 
 TARGET_WORDS = ("目标", "预期", "力争", "计划", "要达到", "要实施", "确保", "打算", "预计增长", "将", "安排", "拟")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.facts.context import make_fact
 from rag.facts.fact import GRAIN_UNITS, MONEY_UNITS, PEOPLE_INDICATORS, PEOPLE_UNITS, RATE_INDICATORS, Fact
@@ -37,26 +37,40 @@ _SENTENCE_RE = re.compile(r"[。！？!?\n]+")
 _PART_RE = re.compile(r"[；;]+")
 _CLAUSE_RE = re.compile(r"[，,：:]+")
 _BLOCK_RE = re.compile(r"占|比重|比例|排名|居全|第[一二三四五六七八九十\d]|人均|税收|贡献|、|分别|其中")
-_CARRY_RE = re.compile(r"^\s*(?:比上年|同比|较上年|比去年|[五十]年|近\d+年)?(?:年均)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
+_CARRY_RE = re.compile(r"^\s*(?:实际|按可比价格计算)?(?:比上年|同比|较上年|比去年|[五十]年|近\d+年)?(?:年均)?(?:实际)?"
+                       r"(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?|到|至)?\s*$")
+# a clause 「总量突破90万亿元」「实际到位400多亿美元」 continues the indicator named earlier with its level
+_CARRY_LEVEL_RE = re.compile(r"^\s*(?:总量|总额|总规模|规模|实际到位|实际使用)(?:达到?|突破|超过?|为|升至|增至|迈上)?\s*$")
+# 「地区生产总值连续迈上4个万亿元台阶、达14.2万亿元」: the value after 、 is the year's figure
+_MILESTONE_THEN_RE = re.compile(r"、\s*(?:达到?|超过?|升至|增至|实现|为)\s*$")
+_MILESTONE_WORD_RE = re.compile(r"突破|迈上|跨上|跨过|跨越|超过|站上|越过")
+# a part of the region (a city, an economic zone) is named just before its own GDP
+_SUBREGION_RE = re.compile(r"经济区|经济圈|经济带|都市圈|城市群|湾区|片区|示范区|县域")
 _TO_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至](?:(?:19|20)\d{2}年的?)?$")
 _FROM_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至]")
-_URBAN_RURAL_RE = re.compile(r"城镇(?:居民)?[和、与及]农村居民人均可支配收入(?P<name_end>)分别(?:增长|达到|超过|为)?")
-_CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
+_URBAN_RURAL_RE = re.compile(r"(?:城镇(?:居民)?[和、与及]农村居民|城乡居民)人均可支配收入(?P<name_end>)(?:年均)?分别"
+                             r"(?:增长|达到?|超过|为)?")
+_CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:年均)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
+# 「规上工业增加值、规上服务业营收分别增长6.5%和7%」: the listed items take the figures in order
+_RESPECTIVELY_RE = re.compile(r"分别(?:增长|增速|增幅|下降|提高|达到?|超过|为|是)?")
+_ITEM_SEP_RE = re.compile(r"[、和与及]")
 _MAX_GAP = 14  # characters allowed between an indicator's name and its first figure
 # a mention preceded by these is another indicator (人均GDP, 农村居民人均可支配收入)
 _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
     "地区生产总值": ("人均", "占", "单位", "海洋", "旅游", "文化", "数字经济", "农业", "工业", "服务业", "民营经济"),
     "居民人均可支配收入": ("农村", "农民"),
     "城镇居民人均可支配收入": (),
+    "城镇调查失业率": ("登记",),  # 城镇登记失业率 is another measure
     "进出口总额": ("国家", "地区"),  # 「与共建“一带一路”国家进出口」 is a part of the total
 }
 _EXCLUDED_NEAR: dict[str, tuple[str, ...]] = {  # anywhere in the 4 characters before the name
     "进出口总额": ("国家", "伙伴", "电商", "跨境", "对"),  # 「对东盟进出口增长8%」
-    "地区生产总值": ("湾区", "都市圈", "城市群", "经济圈"),
+    "地区生产总值": ("湾区", "都市圈", "城市群", "经济圈", "经济区", "与"),
 }
 _EXCLUDED_SUFFIXES: dict[str, tuple[str, ...]] = {
     "进出口总额": ("出口", "进口", "实绩", "企业"),  # 「外贸出口增长7.2%」 is exports only
     "实际利用外资": ("企业", "项目", "机构", "准入", "市场", "占比", "和对外"),  # 「新设外资企业数量增长19.5%」
+    "地区生产总值": ("的比率", "比率", "之比", "的比重", "比重"),  # 「社会物流总费用与国内生产总值的比率」
 }
 
 
@@ -127,35 +141,48 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
     """Facts in one part (text between ；), carrying the indicator across its clauses."""
     out: list[Fact] = []
     current: tuple[Indicator, int, int] | None = None  # indicator, mention start, mention end
+    done: set[tuple[str, str]] = set()  # (indicator, measure) already taken in this part
+
+    def emit(mention: tuple[Indicator, int, int], fig: Figure, measure: str, c_start: int) -> None:
+        fact = make_fact(doc, chunks, folded, index, s_start, p_start, p_end, mention, fig, measure,
+                         clause_start=c_start)
+        if fact:
+            out.append(fact)
+            done.add((mention[0].name, measure))
+
+    prev_clause = ""
     for c_start, c_end in _split(folded, _CLAUSE_RE, p_start, p_end):
         clause = folded[c_start:c_end]
+        figs = [dataclasses.replace(f, start=f.start + c_start, end=f.end + c_start) for f in _figures(clause)]
         pair = _URBAN_RURAL_RE.search(clause)
         if pair:  # 「城镇和农村居民人均可支配收入分别增长4.3%、5.5%」: the first figure is the urban one
-            after = [f for f in _figures(clause) if f.start >= pair.end()]
             urban = indicator_by_name("城镇居民人均可支配收入")
-            if after and urban is not None:
-                fig = dataclasses.replace(after[0], start=after[0].start + c_start, end=after[0].end + c_start)
-                measure = "growth" if (GROWTH_RE.search(pair.group(0)) and fig.unit in PERCENT_UNITS) else "level"
-                if _unit_fits(urban.name, measure, fig.unit):
-                    fact = make_fact(doc, chunks, folded, index, s_start, p_start, p_end,
-                                      (urban, pair.start() + c_start, pair.start("name_end") + c_start), fig, measure,
-                                      clause_start=c_start)
-                    if fact:
-                        out.append(fact)
-            current = None
+            after = [f for f in figs if f.start >= pair.end() + c_start]
+            if urban is not None:
+                current = (urban, pair.start() + c_start, pair.start("name_end") + c_start)
+                if after:
+                    measure = "growth" if (GROWTH_RE.search(pair.group(0)) and after[0].unit in PERCENT_UNITS) else "level"
+                    if _unit_fits(urban.name, measure, after[0].unit):
+                        emit(current, after[0], measure, c_start)
+            prev_clause = clause
             continue
         mentions = [(s + c_start, e + c_start, ind) for s, e, ind in _mentions(clause)]
-        mentions.sort(key=lambda m: m[0])
-        figs = [dataclasses.replace(f, start=f.start + c_start, end=f.end + c_start) for f in _figures(clause)]
+        mentions = [(s, e, _BLOCKER if ind is not _BLOCKER and _elsewhere(doc, folded, c_start, s, prev_clause) else ind)
+                    for s, e, ind in sorted(mentions, key=lambda m: m[0])]
+        prev_clause = clause
         if not mentions:
-            # a clause like 「增长9.3%」 continues the indicator named earlier in the part
+            # a clause like 「增长9.3%」 or 「总量突破90万亿元」 continues the indicator named earlier in the part
             if current is not None and figs:
                 fig = figs[0]
-                if _CARRY_RE.match(folded[c_start: fig.start]) and fig.unit in PERCENT_UNITS:
-                    fact = make_fact(doc, chunks, folded, index, s_start, p_start, p_end,
-                                      current, fig, "growth", clause_start=c_start)
-                    if fact:
-                        out.append(fact)
+                lead = folded[c_start: fig.start]
+                if _CARRY_RE.match(lead) and fig.unit in PERCENT_UNITS:
+                    emit(current, fig, "growth", c_start)
+                elif (_CARRY_LEVEL_RE.match(lead) and (current[0].name, "level") not in done
+                      and _unit_fits(current[0].name, "level", fig.unit)):
+                    emit(current, fig, "level", c_start)
+            continue
+        if _respectively(mentions, figs, folded, c_start, c_end, emit):
+            current = None
             continue
         for k, (m_start, m_end, ind) in enumerate(mentions):
             if ind is _BLOCKER:
@@ -165,14 +192,19 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
             next_mention = mentions[k + 1][0] if k + 1 < len(mentions) else c_end
             seen: set[str] = set()
             prev_end = m_end
-            for fig in figs:
-                if fig.start < m_end or fig.start >= next_mention:
-                    continue
+            milestone = False
+            own = [f for f in figs if m_end <= f.start < next_mention]
+            for j, fig in enumerate(own):
                 gap = folded[prev_end: fig.start]
                 if prev_end == m_end and len(gap) > _MAX_GAP:
                     break
-                if re.match(r"(?:以上|以下|左右)?的", folded[fig.end: fig.end + 3]):
+                if re.match(r"(?:以上|以下|左右)?的(?!(?:较低|较高|合理|较好)?水平)", folded[fig.end: fig.end + 3]):
                     break  # 「经济总量超500亿元的县域增至12个」: the figure qualifies something else
+                nxt = own[j + 1] if j + 1 < len(own) else None
+                if (nxt is not None and _MILESTONE_WORD_RE.search(gap)
+                        and _MILESTONE_THEN_RE.search(folded[fig.end: nxt.start])):
+                    prev_end, milestone = fig.end, True  # 「突破2万亿元、达到23562亿元」: the milestone is passed
+                    continue
                 if re.match(r"、\s*\d", folded[fig.end: fig.end + 3]) and prev_end == m_end and not GROWTH_RE.search(gap):
                     break  # 「接连突破8万亿元、9万亿元」: milestones, not one year's figure
                 if ("从" in gap or "由" in gap) and _FROM_RE.match(folded[fig.end: fig.end + 4]):
@@ -180,19 +212,69 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                     continue
                 if prev_end > m_end and _TO_RE.match(gap):
                     gap = ""
+                if _MILESTONE_THEN_RE.search(gap) and (milestone or _MILESTONE_WORD_RE.search(gap)):
+                    gap = ""  # 「跨过两个万亿元大关、超过6万亿元」
                 if _BLOCK_RE.search(gap) and not (prev_end > m_end and _CONTINUE_RE.match(gap)):
                     break  # 「…占…比重」, 「分别…、…」 — but 「60199.45亿元、增长5%」 continues
-                growth_word = GROWTH_RE.search(gap) or (prev_end == m_end and GROWTH_RE.search(ind_text(folded, m_start, m_end)))
+                growth_word = GROWTH_RE.search(gap) or GROWTH_RE.search(ind_text(folded, m_start, m_end))
                 measure = "growth" if (growth_word and fig.unit in PERCENT_UNITS) else "level"
                 if measure in seen or not _unit_fits(ind.name, measure, fig.unit):
                     break
                 seen.add(measure)
-                fact = make_fact(doc, chunks, folded, index, s_start, p_start, p_end,
-                                  (ind, m_start, m_end), fig, measure, clause_start=c_start)
-                if fact:
-                    out.append(fact)
+                emit((ind, m_start, m_end), fig, measure, c_start)
                 prev_end = fig.end
     return out
+
+
+def _respectively(mentions: list[tuple[int, int, Indicator]], figs: list[Figure], folded: str, c_start: int,
+                  c_end: int, emit: Callable[[tuple[Indicator, int, int], Figure, str, int], None]) -> bool:
+    """「A、B分别增长x和y」: the i-th listed item takes the i-th figure; True when the clause was read so."""
+    m = _RESPECTIVELY_RE.search(folded, c_start, c_end)
+    if not m or not any(s < m.start() and ind is not _BLOCKER for s, _, ind in mentions):
+        return False
+    listed = [f for f in figs if f.start >= m.end()]
+    listed = [f for i, f in enumerate(listed)
+              if i == 0 and f.start - m.end() <= 2 or i > 0 and re.fullmatch(r"\s*[、和及与]\s*", folded[listed[i - 1].end: f.start])]
+    if len(listed) < 2:
+        return False
+    items: list[tuple[int, int]] = []
+    s = c_start
+    for sep in _ITEM_SEP_RE.finditer(folded, c_start, m.start()):
+        items.append((s, sep.start()))
+        s = sep.end()
+    items.append((s, m.start()))
+    for (i_start, i_end), fig in zip(items, listed, strict=False):
+        named = [x for x in mentions if i_start <= x[0] < i_end]
+        if len(named) != 1 or named[0][2] is _BLOCKER:
+            continue
+        n_start, n_end, ind = named[0]
+        measure = "growth" if (GROWTH_RE.search(m.group(0)) and fig.unit in PERCENT_UNITS) else "level"
+        if _unit_fits(ind.name, measure, fig.unit):
+            emit((ind, n_start, n_end), fig, measure, c_start)
+    return True
+
+
+def _elsewhere(doc: Document, folded: str, c_start: int, m_start: int, prev_clause: str) -> bool:
+    """Whether a mention is another place's figure (「泸州经济总量」, 「成都平原经济区经济总量」).
+
+    A clause that starts with the indicator takes its subject from the previous clause
+    (「成渝地区双城经济圈建设走深走实，经济总量超9万亿元」).
+    """
+    before = folded[c_start:m_start]
+    if _SUBREGION_RE.search(before) or (not before.strip() and _SUBREGION_RE.search(prev_clause)):
+        return True
+    if not before.strip():
+        return False
+    from rag.regions import gazetteer, short_name
+
+    own = {doc.region or "", short_name(doc.region or "")}
+    for mention in gazetteer().mentions(before, short=True):
+        place = mention.places[0]
+        if mention.text in own or place.name in own:
+            continue
+        if mention.text == place.name or place.level in ("province", "city"):
+            return True
+    return False
 
 
 def ind_text(folded: str, start: int, end: int) -> str:

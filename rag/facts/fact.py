@@ -12,7 +12,7 @@ KINDS = ("target", "actual", "forecast")
 KIND_ZH = {"target": "目标", "actual": "实际", "forecast": "预计"}
 MEASURE_ZH = {"level": "总量", "growth": "增速"}
 
-MONEY_UNITS = frozenset({"万亿元", "亿元", "万元", "千元", "元", "亿美元", "万美元", "美元"})
+MONEY_UNITS = frozenset({"万亿元", "亿元", "万元", "千元", "元", "万亿美元", "亿美元", "万美元", "美元"})
 PEOPLE_UNITS = frozenset({"万人", "人"})
 GRAIN_UNITS = frozenset({"万亿斤", "亿斤", "万斤", "亿公斤", "万吨"})
 RATE_INDICATORS = frozenset({"居民消费价格", "城镇调查失业率"})  # their level is a percentage
