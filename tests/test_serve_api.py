@@ -209,3 +209,28 @@ def test_refuses_to_listen_publicly_without_keys(seed_index: Path) -> None:
     assert out.returncode == 2
     assert "refusing to listen on 0.0.0.0 without API keys" in out.stderr and "RAG_API_KEYS" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+# ---------------------------------------------------------------- the bundled local model
+@pytest.mark.slow
+def test_local_model_answers_through_the_api(seed_index: Path, tmp_path: Path) -> None:
+    from rag.answer.models import missing_parts
+
+    if missing_parts():
+        pytest.skip("the local model's parts are not installed (`make install`)")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with rag_process(["serve", "--port", str(port)], _env(seed_index, RAG_GENERATOR="local"), f"{base}/healthz",
+                     str(tmp_path / "serve.log"), timeout=300):
+        assert httpx.get(f"{base}/healthz").json()["generator"] == "local"
+        c = openai.OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=300)
+        chunks = list(c.chat.completions.create(model="gov-report-rag", stream=True,
+                                                messages=[{"role": "user", "content": Q}]))
+    statuses = [(ch.model_extra or {}).get("status") or "" for ch in chunks]
+    assert any(s.startswith("模型正在阅读") for s in statuses)  # the question went to the model
+    final = _final(chunks)
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    # the model's answer, or — when a figure was not in the cited passages — the extractive one with a notice
+    assert "5.5%" in final["answer"] and final["citations"] and final["refused"] is False
+    assert final["answer"] in text
+    assert final["generator"] == "local" or final["notices"]
