@@ -24,7 +24,14 @@ _YEAR_IN_TEXT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!度?[^\d]{0,2}�
 _TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
 _HORIZON_RE = re.compile(r"到((?:19|20)\d{2})年")
 _RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年)")
-_CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年|每年")  # in the clause before the figure: not one year
+_CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年|每年|连续\s*[\d一二三四五六七八九十]+\s*年")
+# 「调查失业率稳定在5%左右」: a result held, not a target set
+_STEADY_RE = re.compile(r"稳定在|保持在")
+# inside a five-year block of a review: figures held over the years (「粮食年产量稳定在700亿斤以上」)
+_HELD_RE = re.compile(r"稳定在|保持在|年产量|连年|每年")
+# the first words of a paragraph that open a five-year review (「过去五年」「五年来」「“十四五”时期」) or a one-year one
+_FIVE_MARK_RE = re.compile(r"过去的?五年|五年来|这五年|经过五年|的五年|五年间|十[三四五]五[”\"]?(?:时期|期间|以来)")
+_ONE_MARK_RE = re.compile(r"^(?:各位代表[，,！!:：]?\s*)?(?:刚刚过去的|过去的|过去|回顾)?(?:(?:19|20)\d{2}年|一年来|一年)")  # in the clause before the figure: not one year
 _PLAN_HEADING_RE = re.compile(r"(?:((?:19|20)\d{2})年|今年)[^。]{0,6}?(?:重点工作|工作安排|主要任务|工作任务|工作重点)")
 _FUTURE_FIVE_RE = re.compile(r"十五五|今后五年|未来五年")
 _MULTI_YEAR_RE = re.compile(r"十年来|的五年|这五年|五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
@@ -68,6 +75,24 @@ def _nearest_section(doc: Document, pos: int) -> Section | None:
     return near
 
 
+def five_year_block(text: str, top: Section | None, pos: int) -> bool:
+    """Whether ``pos`` lies in the five-year part of a review (「一、“十四五”时期和2025年工作回顾」).
+
+    Decided by the paragraph openings between the review heading and ``pos``: the last one that
+    opens a five-year account (「过去五年」「五年来」) or a one-year one (「过去一年」「一年来」「2025年」) wins.
+    """
+    if top is None or top.kind != "review":
+        return False
+    five = False
+    for line in text[top.start: pos].split("\n")[1:]:
+        head = line.strip()
+        if _FIVE_MARK_RE.search(head[:20]):
+            five = True
+        elif _ONE_MARK_RE.match(head):
+            five = False
+    return five
+
+
 def _chunk_at(chunks: Sequence[Chunk], start: int, end: int) -> Chunk | None:
     inside = [c for c in chunks if c.start <= start and end <= c.end]
     if inside:
@@ -95,7 +120,12 @@ def _qualifiers(folded: str, clause_start: int, fig: Figure, mention_end: int) -
 
 def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[int], s_start: int,
                p_start: int, p_end: int, mention: tuple[Indicator, int, int], fig: Figure, measure: str,
-               clause_start: int) -> Fact | None:
+               clause_start: int, base: bool = False) -> Fact | None:
+    """The fact of one figure (kind, year, qualifiers decided here).
+
+    ``base``: the start value of 「从A提高到B」, kept only in a five-year review, where it is the
+    level of the year before the period (2020 in a 2026 report); elsewhere None.
+    """
     ind, m_start, m_end = mention
     o_start, o_end = index[m_start], index[fig.end]
     o_fig_start = index[fig.start]
@@ -137,7 +167,8 @@ def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[i
     elif near_is_sub and near is not None and near.kind == "targets":
         kind = "target"  # 「二、“十五五”时期主要目标任务」 inside a review part
     elif (TARGET_CLAUSE_RE.search(folded[clause_start: fig.start]) or _TARGET_CUE_RE.search(sentence_before)
-          or (("左右" in quals or "以内" in quals) and not five_years)):
+          or (("左右" in quals or "以内" in quals) and not five_years
+              and not _STEADY_RE.search(folded[clause_start: fig.start]))):
         kind = "target"  # a targets list outside a detected targets section; 「5%左右」 is how targets are set
     else:
         kind = "actual"
@@ -151,6 +182,9 @@ def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[i
         year, year_source = None, "multi-year"  # 年均, 五年增长, 连年稳定在
     elif years:
         year, year_source = years[-1], "clause"
+    elif kind == "actual" and five_year_block(doc.text, top, o_start) and (
+            measure == "growth" or ind.name in PEOPLE_INDICATORS or _HELD_RE.search(folded[clause_start: fig.start])):
+        year, year_source = None, "multi-year"  # five-year growth, sums and levels held every year
     elif relative and report_year and doc.kind != "汇编":
         year, year_source = (report_year if relative[-1] == "今年" else report_year - 1), "clause"
     elif (kind == "target" and five_here) or (kind != "target" and (("累计" in quals and five_years) or (
@@ -169,6 +203,10 @@ def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[i
     else:
         year, year_source = None, "unknown"
 
+    if base:
+        if kind != "actual" or not report_year or not five_year_block(doc.text, top, o_start):
+            return None
+        year, year_source = report_year - 6, "clause"
     region = chunk.region if chunk else doc.region
     return Fact(
         region=region, year=year, indicator=ind.name, wording=doc.text[o_start: index[m_end]],

@@ -143,10 +143,12 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
     current: tuple[Indicator, int, int] | None = None  # indicator, mention start, mention end
     done: set[tuple[str, str]] = set()  # (indicator, measure) already taken in this part
 
-    def emit(mention: tuple[Indicator, int, int], fig: Figure, measure: str, c_start: int) -> None:
+    def emit(mention: tuple[Indicator, int, int], fig: Figure, measure: str, c_start: int, base: bool = False) -> None:
         fact = make_fact(doc, chunks, folded, index, s_start, p_start, p_end, mention, fig, measure,
-                         clause_start=c_start)
-        if fact:
+                         clause_start=c_start, base=base)
+        if fact and base:
+            out.append(fact)
+        elif fact:
             out.append(fact)
             done.add((mention[0].name, measure))
 
@@ -198,7 +200,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 gap = folded[prev_end: fig.start]
                 if prev_end == m_end and len(gap) > _MAX_GAP:
                     break
-                if re.match(r"(?:以上|以下|左右)?的(?!(?:较低|较高|合理|较好)?水平)", folded[fig.end: fig.end + 3]):
+                if re.match(r"(?:以上|以下|左右)?的(?!(?:较低|较高|合理|较好)?水平)", folded[fig.end: fig.end + 9]):
                     break  # 「经济总量超500亿元的县域增至12个」: the figure qualifies something else
                 nxt = own[j + 1] if j + 1 < len(own) else None
                 if (nxt is not None and _MILESTONE_WORD_RE.search(gap)
@@ -208,7 +210,11 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 if re.match(r"、\s*\d", folded[fig.end: fig.end + 3]) and prev_end == m_end and not GROWTH_RE.search(gap):
                     break  # 「接连突破8万亿元、9万亿元」: milestones, not one year's figure
                 if ("从" in gap or "由" in gap) and _FROM_RE.match(folded[fig.end: fig.end + 4]):
-                    prev_end = fig.end  # 「从7248亿元提高到8865亿元」: keep the end value (the base year is rarely stated)
+                    # 「从7248亿元提高到8865亿元」: the end value is the year's; the start value is kept only
+                    # where its year is known (a five-year review: the year before the period)
+                    if not GROWTH_RE.search(ind_text(folded, m_start, m_end)) and _unit_fits(ind.name, "level", fig.unit):
+                        emit((ind, m_start, m_end), fig, "level", c_start, base=True)
+                    prev_end = fig.end
                     continue
                 if prev_end > m_end and _TO_RE.match(gap):
                     gap = ""
