@@ -21,7 +21,7 @@ from rag.config import REPO_ROOT, get_settings
 def embedding_comparison(backends: Sequence[str], rounds: int, n_texts: int) -> dict[str, Any]:
     """Chunks/s of each embedder on the same real seed chunks, interleaved round by round."""
     from rag.index.embeddings import E5_FOLDER, get_embedder
-    from rag.index.run import embed_text
+    from rag.index.manifest import embed_text
     from rag.ingest.chunking import chunk_document
     from rag.ingest.documents import build_document
     from rag.ingest.loaders import load_file

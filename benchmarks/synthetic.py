@@ -31,7 +31,14 @@ def shift_years(text: str, dy: int) -> str:
 def synthetic_row(spec: dict[str, Any]) -> dict[str, Any]:
     """Write a ≥ target-chunk index derived from ``spec['base']`` (see the module docstring)."""
     from rag.index.keyword import KeywordIndex
-    from rag.index.run import SCHEMA_VERSION, Manifest, chroma_metadata, chunk_to_json, doc_to_json, embed_key
+    from rag.index.manifest import (
+        SCHEMA_VERSION,
+        Manifest,
+        chroma_metadata,
+        chunk_to_json,
+        doc_to_json,
+        embed_key,
+    )
     from rag.index.store import VectorStore
     from rag.types import Chunk
 

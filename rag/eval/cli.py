@@ -177,7 +177,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 def _require_index(settings: Settings) -> None:
     """Fail before loading models when there is no index (exit 2, per the contract)."""
     try:
-        from rag.index.run import require_index
+        from rag.index.manifest import require_index
     except ImportError:  # index module not importable: check the directory ourselves
         if not Path(settings.index_dir).exists():
             raise IndexMissingError(f"no index at {settings.index_dir}",

@@ -22,7 +22,7 @@ from rag.lexicon import find_indicators, indicator_by_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from rag.config import Settings
-    from rag.index.run import Manifest
+    from rag.index.manifest import Manifest
 
 FACTS_FILE = "facts.sqlite"
 _COLUMNS = [f.name for f in dataclasses.fields(Fact)]
@@ -72,7 +72,7 @@ def build_facts_from_manifest(manifest: Manifest, settings: Settings) -> int:
 
 def build_facts(settings: Settings) -> int:
     """Rebuild the table of the index at ``settings.index_dir``; returns the number of facts."""
-    from rag.index.run import Manifest, require_index
+    from rag.index.manifest import Manifest, require_index
 
     require_index(settings)
     manifest = Manifest(Path(settings.index_dir))

@@ -24,29 +24,37 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
-import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rag.config import Settings
-from rag.errors import IndexMissingError, RagError
+from rag.errors import RagError
 from rag.index.embeddings import Embedder, get_embedder
+from rag.index.gc import collect_garbage
 from rag.index.keyword import KeywordIndex, tokenize
+from rag.index.manifest import (
+    SCHEMA_VERSION,
+    Manifest,
+    chroma_metadata,
+    chunk_from_json,
+    chunk_to_json,
+    doc_to_json,
+    embed_key,
+    embed_text,
+    keyword_corpus,
+    writer_lock,
+)
+from rag.index.regions import infer_regions
 from rag.index.steps import run_post_commit
 from rag.ingest.chunking import chunk_document
 from rag.ingest.documents import build_document, with_inferred_region
 from rag.ingest.untrusted import scan_chunks
-from rag.types import Chunk, Document, Section, Segment
+from rag.types import Chunk, Document
 
-SCHEMA_VERSION = "3"
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -66,180 +74,6 @@ class IngestReport:
     untrusted: list[tuple[str, str, tuple[str, ...], str]] = field(default_factory=list)  # planted text, see below
     seconds: float = 0.0
     embed_seconds: float = 0.0
-
-
-# ---------------------------------------------------------------- (de)serialising
-def doc_to_json(doc: Document) -> str:
-    """Serialise a Document (with its cleaned text) for the manifest."""
-    return json.dumps(dataclasses.asdict(doc), ensure_ascii=False)
-
-
-def doc_from_json(raw: str) -> Document:
-    """Inverse of ``doc_to_json``."""
-    d = json.loads(raw)
-    d["sections"] = tuple(Section(**s) for s in d.get("sections", ()))
-    d["segments"] = tuple(Segment(**s) for s in d.get("segments", ()))
-    return Document(**d)
-
-
-def chunk_to_json(chunk: Chunk) -> str:
-    """Serialise a Chunk."""
-    return json.dumps(dataclasses.asdict(chunk), ensure_ascii=False)
-
-
-def chunk_from_json(raw: str) -> Chunk:
-    """Inverse of ``chunk_to_json``."""
-    return Chunk(**json.loads(raw))
-
-
-def embed_text(chunk: Chunk) -> str:
-    """What the embedder sees: the context header, then the passage."""
-    return f"{chunk.header}\n{chunk.text}"
-
-
-def embed_key(chunk: Chunk) -> str:
-    """Changes whenever what is embedded changes."""
-    return hashlib.sha1(embed_text(chunk).encode("utf-8")).hexdigest()[:16]
-
-
-def chroma_metadata(chunk: Chunk, key: str) -> dict[str, Any]:
-    """Filterable metadata for Chroma (no None values allowed there)."""
-    return {"doc_id": chunk.doc_id, "region": chunk.region or "", "year": chunk.year or 0,
-            "period_year": chunk.period_year or 0, "embed_key": key}
-
-
-# ---------------------------------------------------------------- the manifest
-class Manifest:
-    """SQLite manifest: the index's source of truth. One connection per instance."""
-
-    def __init__(self, index_dir: Path) -> None:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        self.dir = index_dir
-        path = index_dir / "manifest.sqlite"
-        if path.exists() and not os.access(index_dir, os.W_OK):  # reliability: a read-only index still answers
-            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
-                                      check_same_thread=False)
-            return
-        self.db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-            CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, source TEXT, sha256 TEXT, size INTEGER,
-                doc_id TEXT, status TEXT, reason TEXT, added_at REAL);
-            CREATE TABLE IF NOT EXISTS documents (doc_id TEXT PRIMARY KEY, json TEXT, added_at REAL);
-            CREATE TABLE IF NOT EXISTS chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT, json TEXT,
-                tokens TEXT, embed_key TEXT);
-            CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-            CREATE TABLE IF NOT EXISTS pending_chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT, json TEXT,
-                tokens TEXT, embed_key TEXT);
-            """
-        )
-
-    def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
-
-    def meta(self, key: str, default: str = "") -> str:
-        """Read a meta value."""
-        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else default
-
-    def files(self) -> dict[str, dict[str, Any]]:
-        """All file rows keyed by absolute path."""
-        cols = ["path", "source", "sha256", "size", "doc_id", "status", "reason", "added_at"]
-        return {r[0]: dict(zip(cols, r, strict=True)) for r in self.db.execute(f"SELECT {','.join(cols)} FROM files")}
-
-    def documents(self) -> dict[str, Document]:
-        """All documents keyed by doc id."""
-        return {r[0]: doc_from_json(r[1]) for r in self.db.execute("SELECT doc_id, json FROM documents")}
-
-    def document_added(self) -> dict[str, float]:
-        """When each document was first added."""
-        return {r[0]: r[1] for r in self.db.execute("SELECT doc_id, added_at FROM documents")}
-
-    def chunks(self) -> list[Chunk]:
-        """All chunks in a stable order (document, then position)."""
-        rows = self.db.execute("SELECT json FROM chunks ORDER BY doc_id, rowid").fetchall()
-        return [chunk_from_json(r[0]) for r in rows]
-
-    def document(self, doc_id: str) -> Document | None:
-        """One document, or None."""
-        row = self.db.execute("SELECT json FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
-        return doc_from_json(row[0]) if row else None
-
-    def doc_ids(self) -> list[str]:
-        """Ids of all documents, sorted."""
-        return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
-
-    def doc_chunks(self, doc_id: str) -> list[Chunk]:
-        """The chunks of one document, in order."""
-        rows = self.db.execute("SELECT json FROM chunks WHERE doc_id=? ORDER BY rowid", (doc_id,)).fetchall()
-        return [chunk_from_json(r[0]) for r in rows]
-
-    def chunk_keys(self) -> list[tuple[str, str, str]]:
-        """(chunk_id, doc_id, embed_key) of every chunk, stable order (no text, no tokens)."""
-        return self.db.execute("SELECT chunk_id, doc_id, embed_key FROM chunks ORDER BY doc_id, rowid").fetchall()
-
-    def chunk_rows(self) -> list[tuple[str, str, str, str]]:
-        """(chunk_id, doc_id, tokens json, embed_key) of every chunk, stable order."""
-        return self.db.execute("SELECT chunk_id, doc_id, tokens, embed_key FROM chunks ORDER BY doc_id, rowid").fetchall()
-
-    def chunk_count(self) -> int:
-        """Number of chunks in the live generation."""
-        return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
-
-
-# ---------------------------------------------------------------- region inference
-def _shingles(text: str, n: int = 5) -> set[str]:
-    import re
-
-    clean = re.sub(r"[\W\d_A-Za-z]+", "", text)  # CJK only: figures and XX redactions differ by copy
-    return {clean[i: i + n] for i in range(len(clean) - n + 1)}
-
-
-def _shingle_hashes(text: str) -> np.ndarray:
-    """The document's shingles as sorted unique int64 hashes (8 bytes each instead of a ~90-byte str)."""
-    grams = _shingles(text)
-    return np.unique(np.fromiter((hash(g) for g in grams), dtype=np.int64, count=len(grams)))
-
-
-def infer_regions(docs: dict[str, Document]) -> dict[str, tuple[str, str]]:
-    """For documents without a region, find a known-region document sharing rare passages.
-
-    A redacted copy (「XX区」) of a report shares long runs of identical text with another copy
-    that names its region. Score = shingles found only in the two documents; infer when the best
-    match has ≥ 40 such shingles and at least 3× the runner-up. Returns doc_id → (region, evidence).
-
-    Memory stays proportional to the documents being inferred, not to the corpus: only their
-    shingles are kept (hashed), and every other document is read once to count them.
-    """
-    targets = [d for d in docs.values() if not d.region and d.kind != "汇编"]
-    if not targets:
-        return {}
-    target_hashes = {d.doc_id: _shingle_hashes(d.text) for d in targets}
-    pool = np.unique(np.concatenate(list(target_hashes.values())))
-    df = np.zeros(len(pool), dtype=np.int32)  # documents holding each pooled shingle
-    shared_with: dict[str, np.ndarray] = {}  # known-region document → its pooled shingles
-    for doc in docs.values():
-        present = np.isin(pool, target_hashes.get(doc.doc_id, _shingle_hashes(doc.text)), assume_unique=True)
-        df += present
-        if doc.region and not doc.region_inferred:
-            shared_with[doc.doc_id] = pool[present]
-    rare = pool[df == 2]
-    out: dict[str, tuple[str, str]] = {}
-    for doc in targets:
-        mine = np.intersect1d(target_hashes[doc.doc_id], rare, assume_unique=True)
-        scores = [(len(np.intersect1d(mine, shared_with[other.doc_id], assume_unique=True)), other)
-                  for other in docs.values() if other.doc_id in shared_with]
-        scores.sort(key=lambda s: -s[0])
-        if scores and scores[0][0] >= 40 and (len(scores) == 1 or scores[0][0] >= 3 * max(scores[1][0], 1)):
-            n, other = scores[0]
-            shared = set(np.intersect1d(mine, shared_with[other.doc_id], assume_unique=True).tolist())
-            sample = "、".join(sorted(g for g in _shingles(doc.text) if hash(g) in shared)[:4])
-            out[doc.doc_id] = (other.region or "", f"inferred: shares {n} distinctive passages with "
-                               f"{other.source} ({other.region}), e.g. {sample}")
-    return out
 
 
 # ---------------------------------------------------------------- ingest
@@ -285,32 +119,6 @@ def ingest(
             raise RagError(f"the index at {where} is read-only: nothing was changed",
                            "make the directory writable (queries keep working meanwhile)") from exc
         raise
-
-
-@contextmanager
-def writer_lock(index_dir: Path) -> Iterator[None]:
-    """Hold the index's writer lock (``.ingest.lock``); a second writer fails at once with a clear error.
-
-    Two ingests interleaving their commits and clean-ups could delete each other's new vectors. The
-    lock is an flock, so the OS releases it when a writer dies (SIGKILL included); on platforms
-    without fcntl there is no lock.
-    """
-    index_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with (index_dir / ".ingest.lock").open("a", encoding="utf-8") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RagError(f"another ingest is updating the index at {index_dir}",
-                           "wait until it has finished (queries keep working meanwhile), then try again") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _ingest(
@@ -440,7 +248,7 @@ def _ingest(
         if bm25_dir.exists():
             shutil.rmtree(bm25_dir)
         progress("keyword index", 0, 1)
-        all_ids, token_ids, vocab = _keyword_corpus(manifest, {cid for cid, _, _ in kept}, staged=True)
+        all_ids, token_ids, vocab = keyword_corpus(manifest, {cid for cid, _, _ in kept}, staged=True)
         KeywordIndex.from_token_ids(all_ids, token_ids, vocab).save(bm25_dir)
         del token_ids, vocab
         progress("keyword index", 1, 1)
@@ -449,7 +257,7 @@ def _ingest(
             chunk_from_json(raw) for (raw,) in manifest.db.execute("SELECT json FROM pending_chunks"))]
         _commit(manifest, new_files, docs, doc_added, changed_docs, generation, bm25_dir.name, embedder.id, settings)
         report.chunks_total = len(all_ids)
-        _collect_garbage(manifest, store, set(all_ids))
+        collect_garbage(manifest, store, set(all_ids))
         run_post_commit(manifest, settings)  # derived tables (the indicator table): rag.index.steps
     finally:
         manifest.close()
@@ -515,27 +323,6 @@ def _upsert(batch: list[Chunk], embedder: Embedder, store: Any) -> None:
     store.upsert([c.chunk_id for c in batch], vectors, [chroma_metadata(c, embed_key(c)) for c in batch])
 
 
-def _keyword_corpus(manifest: Manifest, live: set[str], staged: bool) -> tuple[list[str], list[list[int]], dict[str, int]]:
-    """Chunk ids and their tokens as integer ids, streamed from the manifest (live rows, then staged).
-
-    Tokens are stored as JSON strings; decoding all of them at once held ~2 KB of Python strings per
-    chunk. Here each token becomes a shared vocabulary int (8 bytes per occurrence).
-    """
-    vocab: dict[str, int] = {}
-    ids: list[str] = []
-    rows: list[list[int]] = []
-    tables = ["chunks ORDER BY doc_id, rowid", *(["pending_chunks ORDER BY rowid"] if staged else [])]
-    for i, table in enumerate(tables):
-        cursor = manifest.db.execute(f"SELECT chunk_id, tokens FROM {table}")  # noqa: S608 - fixed names
-        while batch := cursor.fetchmany(1024):
-            for cid, raw in batch:
-                if i == 0 and cid not in live:
-                    continue
-                ids.append(cid)
-                rows.append([vocab.setdefault(t, len(vocab)) for t in json.loads(raw)])
-    return ids, rows, vocab
-
-
 def _commit(manifest: Manifest, files: dict[str, dict[str, Any]], docs: dict[str, Document],
             doc_added: dict[str, float], changed: set[str], generation: int, bm25_name: str,
             embedder_id: str, settings: Settings) -> None:
@@ -557,61 +344,4 @@ def _commit(manifest: Manifest, files: dict[str, dict[str, Any]], docs: dict[str
                            "chunk_overlap": str(settings.chunk_overlap), "updated_at": str(time.time())}.items():
             db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
 
-
-def _collect_garbage(manifest: Manifest, store: Any, live_ids: set[str]) -> None:
-    """Drop vectors and keyword folders the live generation does not use (also after a crash)."""
-    stale = [cid for cid in store.ids() if cid not in live_ids]
-    if stale:
-        store.delete(stale)
-    live_dir = manifest.meta("bm25_dir")
-    for d in manifest.dir.glob("bm25-*"):
-        if d.name != live_dir:
-            shutil.rmtree(d, ignore_errors=True)
-
-
-def remove_documents(doc_ids: Iterable[str], settings: Settings) -> list[str]:
-    """Forget documents (UI "delete"): drop their files from the manifest, then re-index what is left.
-
-    The files on disk are not touched by this function; the caller decides (the UI deletes uploads).
-    Returns the sources removed.
-    """
-    with writer_lock(Path(settings.index_dir)):  # reliability fix: one writer per index at a time
-        return _remove_documents(doc_ids, settings)
-
-
-def _remove_documents(doc_ids: Iterable[str], settings: Settings) -> list[str]:
-    manifest = Manifest(Path(settings.index_dir))
-    try:
-        ids = set(doc_ids)
-        rows = [r for r in manifest.files().values() if r["doc_id"] in ids]
-        with manifest.db:
-            manifest.db.executemany("DELETE FROM files WHERE path=?", [(r["path"],) for r in rows])
-            manifest.db.executemany("DELETE FROM documents WHERE doc_id=?", [(d,) for d in ids])
-            manifest.db.executemany("DELETE FROM chunks WHERE doc_id=?", [(d,) for d in ids])
-            gen = int(manifest.meta("generation", "0") or 0) + 1
-            left = {r[0] for r in manifest.chunk_keys()}
-            bm25_dir = Path(settings.index_dir) / f"bm25-{gen}"
-            KeywordIndex.from_token_ids(*_keyword_corpus(manifest, left, staged=False)).save(bm25_dir)
-            manifest.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(gen),))
-            manifest.db.execute("INSERT OR REPLACE INTO meta VALUES ('bm25_dir', ?)", (bm25_dir.name,))
-        from rag.index.store import VectorStore
-
-        embedder_id = manifest.meta("embedder")
-        if embedder_id:
-            _collect_garbage(manifest, VectorStore(settings, embedder_id), left)
-        run_post_commit(manifest, settings)
-        return [r["source"] for r in rows]
-    finally:
-        manifest.close()
-
-
-def require_index(settings: Settings) -> Path:
-    """The manifest path, or a clear error telling the user how to build the index."""
-    path = Path(settings.index_dir) / "manifest.sqlite"
-    if not path.exists():
-        raise IndexMissingError(
-            f"no index at {settings.index_dir}",
-            "build it first: `rag ingest corpus/` (or set RAG_INDEX_DIR / --index to an existing index)",
-        )
-    return path
 

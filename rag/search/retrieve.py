@@ -26,7 +26,7 @@ import numpy as np
 from rag.config import Settings
 from rag.index.embeddings import Embedder, get_embedder
 from rag.index.keyword import KeywordIndex, tokenize
-from rag.index.run import Manifest, require_index
+from rag.index.manifest import Manifest, require_index
 from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
 from rag.search.query import ParsedQuestion
 from rag.textnorm import REDACTED_RE, fold, mask_figures

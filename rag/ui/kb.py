@@ -19,7 +19,9 @@ from typing import Any
 
 import rag.facts  # noqa: F401  (registers the indicator table as a post-commit step of the index)
 from rag.config import Settings
-from rag.index.run import IngestReport, Manifest, remove_documents
+from rag.index.gc import remove_documents
+from rag.index.manifest import Manifest
+from rag.index.run import IngestReport
 from rag.lexicon import region_label
 
 UPLOAD_TYPES = ("txt", "md", "html", "htm", "docx", "pdf")

@@ -55,7 +55,7 @@ def main() -> None:
     settings = get_settings()
     sidebar()
     try:
-        from rag.index.run import require_index
+        from rag.index.manifest import require_index
 
         require_index(settings)
         pipeline = load_pipeline(str(settings.index_dir))
