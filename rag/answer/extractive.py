@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.answerers.sentences import FIGURE_ASK_RE
 from rag.index.keyword import tokenize
 from rag.lexicon import (
     ASKS_GROWTH_AMOUNT_RE,
@@ -32,6 +33,11 @@ from rag.types import ScoredChunk
 _GENERIC_TOKENS = {"年", "多少", "是", "区", "目标", "增长", "什么", "how", "much", "many", "what", "the", "of", "in",
                    "is", "was", "s", "to", "a", "预期", "计划", "实现", "完成", "达到", "要", "政府", "工作", "报告",
                    "工作报告", "政府工作", "提出", "安排", "根据", "全国", "国家", "分别", "report", "government", "work"}
+
+
+# the indicator as the base of a share or an intensity (占GDP比重, 单位GDP能耗), not the figure asked
+_SHARE_OF_RE = re.compile(r"占[^，,。；;]{0,10}?(?:生产总值|GDP|收入|投资|总额)[^，,。；;]{0,3}?(?:比重|比例|的比)"
+                          r"|单位(?:国内|地区)?(?:生产总值|GDP)")
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
             overlap = len(content & toks) / max(len(content), 1)
             names = {i.name for i in find_indicators(folded)}
             ind_hit = any(n == a or n.endswith(a) for n in names for a in q.indicators) if aliases else False
+            if ind_hit and _SHARE_OF_RE.search(folded):
+                ind_hit = False  # 「占国内生产总值比例」「单位国内生产总值能耗」: another quantity, not the indicator
             figs = figures(clause)
             real = [f for f in figs if not f.redacted and f.unit]  # a bare rank (第3) is not an answer figure
             redacted = any(f.redacted for f in figs) or bool(REDACTED_RE.search(clause))
@@ -116,7 +124,8 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     toks = set(tokenize(clause.text))
     if clause.indicator_hit:
         return True  # the indicator vocabulary confirms; it never gates (学位, 专项债 are found from the passages)
-    if q.indicators and (_named_indicator_elsewhere(q, clause) or asked_head(q) not in toks):
+    if q.indicators and (_named_indicator_elsewhere(q, clause) or asked_head(q) not in toks
+                         or _SHARE_OF_RE.search(fold(clause.text))):
         return False  # 「一般公共预算收入」 asked, 「一般公共预算支出」 stated: the head word differs
     hits = content & toks
     if len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3:
@@ -241,6 +250,13 @@ def extract_answer(q: ParsedQuestion, passages: list[ScoredChunk], max_clauses: 
 
 def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[int], max_clauses: int) -> Extract:
     clauses = [c for c in score_clauses(q, passages) if c.passage in allowed and is_relevant(q, c)]
+    if clauses and not clauses[0].has_figure and not clauses[0].redacted and FIGURE_ASK_RE.search(q.text):
+        # a figure is asked: a relevant clause stating one (about the thing asked) beats one without
+        head = asked_head(q)
+        with_figure = [c for c in clauses if c.has_figure and c.score >= 0.6 * clauses[0].score
+                       and (not head or head in tokenize(c.text))]
+        if with_figure:
+            clauses = with_figure + [c for c in clauses if c not in with_figure]
     if not clauses:
         return Extract("", (), False, False)
     best = clauses[0]

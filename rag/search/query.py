@@ -212,13 +212,16 @@ def find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]
     return region_matcher(known).find(text)
 
 
+_REPORT_SETS_RE = re.compile(r"(?:政府)?工作报告[^,，。?？]{0,4}?(?:提出|设定|确定|部署|安排|要求)")
+
+
 def find_intent(text: str) -> str:
     """The intent: target (目标/预期/力争/计划), actual (完成/实现/增长了) or any."""
     lower = text.lower()
     target = any(w in text for w in TARGET_WORDS) or any(re.search(rf"\b{w}\b", lower) for w in EN_TARGET)
     if target and re.search(r"实际|实现了|完成了|actual", lower):  # 「实际增速和增长目标」: both
         return "any"
-    if target:
+    if target or _REPORT_SETS_RE.search(text):  # 「2012年政府工作报告提出…」: what a report sets is a target
         return "target"
     if any(w in text for w in ACTUAL_WORDS) or any(re.search(rf"\b{w}\b", lower) for w in EN_ACTUAL):
         return "actual"

@@ -153,6 +153,14 @@ class Retriever:
             ym = np.zeros_like(mask)
             for y in q.years:
                 ym |= (self.row_period == y) | ((self.row_period == 0) & self._rows_of(self.row_year, [y, y + 1]))
+            if q.intent == "actual" and not q.report_years:
+                # year Y's actual result is reviewed in the report of year Y+1 (the report of Y only sets its
+                # targets): use that report when the index holds it for this scope
+                later = np.zeros_like(mask)
+                for y in q.years:
+                    later |= ((self.row_period == y) | (self.row_period == 0)) & (self.row_year == y + 1)
+                if (mask & later).any():
+                    ym = later
             if not (mask & ym).any():
                 if q.regions:
                     parts = []

@@ -13,6 +13,7 @@ import re
 
 from rag.answer.answerers.compute import is_compute
 from rag.answer.answerers.refuse import opinion
+from rag.answer.answerers.sentences import FIGURE_ASK_RE
 from rag.answer.answerers.table import is_table
 from rag.search.query import ParsedQuestion
 
@@ -21,11 +22,7 @@ OPEN_RE = re.compile(
     r"|\bwhat\b|\bhow\b|\bwhich\b|\bwhy\b|\blist\b|summar|describe|measures|priorit|plans?\b",
     re.I,
 )
-FIGURE_ASK_RE = re.compile(
-    r"多少|几[个家项所人万亿倍成条座处批]|百分之几|增速|增幅|增长率|比重|占比|目标是|\d+(?:\.\d+)?\s*%"
-    r"|how (?:much|many|fast)|what (?:was|is|were) the .{0,40}?(?:rate|target|growth|number|amount|total|value)|percent",
-    re.I,
-)
+
 
 
 def question_form(q: ParsedQuestion) -> str:
