@@ -366,6 +366,99 @@ def test_heldout_reports_precision_recall() -> None:
     P 79-84% / R 72-79% with one target/actual confusion each; rules were fixed after those runs)."""
     result = facts_eval.run(facts_eval.HELDOUT_LABELS, facts_eval.HELDOUT_FILES)
     headline = next(s for s in result["scores"] if s["scope"] == "headline")
-    assert headline["precision"] >= 0.9, headline["false_positives"]
-    assert headline["recall"] >= 0.85, headline["misses"]
+    assert headline["precision"] >= 0.95, headline["false_positives"]
+    assert headline["recall"] >= 0.90, headline["misses"]
     assert result["target_actual_confusions"] == []
+
+
+# ---------------------------------------------------------------- rules met on the unseen reports (issue 12)
+PROVINCE_HEAD = ("2026年政府工作报告\n——2026年1月26日在省第十四届人民代表大会第四次会议上\n各位代表：\n"
+                 "一、2025年工作回顾\n")
+HEAD_1997 = ("1997年中华人民共和国国务院政府工作报告\n各位代表：\n一、１９９６年国内工作的回顾\n")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        pytest.param(  # 江苏 2026: items listed before 分别 take the figures in order; 、增长 continues
+            "地区生产总值增长5.3%、增量保持全国第一，规上工业增加值、规上服务业营收分别增长6.5%和7%，"
+            "社会消费品零售总额达4.64万亿元，进出口总额5.95万亿元、增长6%。",
+            [("地区生产总值", "growth", 5.3, "%"), ("规上工业增加值", "growth", 6.5, "%"),
+             ("社会消费品零售总额", "level", 4.64, "万亿元"), ("进出口总额", "level", 5.95, "万亿元"),
+             ("进出口总额", "growth", 6.0, "%")], id="paired-list"),
+        pytest.param(  # 江苏 2026: 城乡居民 … 分别, and the growth pair in the next clause is the urban one too
+            "城乡居民人均可支配收入分别达6.9万元、3.4万元，增长4.2%、5.3%。",
+            [("城镇居民人均可支配收入", "level", 6.9, "万元"), ("城镇居民人均可支配收入", "growth", 4.2, "%")],
+            id="paired-urban-rural"),
+        pytest.param(  # 贵州 2026: the milestone passed is not the year's figure
+            "全省地区生产总值突破2万亿元、达到23562亿元。", [("地区生产总值", "level", 23562.0, "亿元")],
+            id="milestone-then-value"),
+        pytest.param(  # 国务院 2019: the level in the second clause
+            "国内生产总值增长6.6%，总量突破90万亿元。",
+            [("地区生产总值", "growth", 6.6, "%"), ("地区生产总值", "level", 90.0, "万亿元")], id="level-carry"),
+        pytest.param(  # 国务院 2009: a level in 万亿美元
+            "进出口贸易总额2.56万亿美元，增长17.8%。",
+            [("进出口总额", "level", 2.56, "万亿美元"), ("进出口总额", "growth", 17.8, "%")], id="trillion-dollars"),
+        pytest.param(  # 四川 2026: other places' GDP (cities, an economic zone, the 成渝 circle)
+            "泸州经济总量突破3000亿元，内江、眉山、自贡、遂宁经济总量突破2000亿元。成都平原经济区经济总量达到4万亿元、"
+            "占全省比重达61.3%。成渝地区双城经济圈建设走深走实，经济总量超9万亿元，占全国比重升至6.5%左右。",
+            [], id="other-places"),
+        pytest.param(  # 云南 2026 / 国务院 2019: a ratio to GDP, the registered unemployment rate
+            "社会物流总费用与地区生产总值的比率下降至13.8%。城镇登记失业率4.5%以内。", [], id="not-the-indicator"),
+    ],
+)
+def test_wordings_met_in_unseen_reports(sentence: str, expected: list[tuple[object, ...]]) -> None:
+    facts = facts_of(PROVINCE_HEAD + sentence + "\n")
+    assert [(f.indicator, f.measure, f.value, f.unit) for f in facts] == expected
+    assert all(f.kind == "actual" and f.year == 2025 for f in facts)
+
+
+def test_second_figure_of_a_sentence_in_full_width_1990s_text() -> None:
+    """1997 report: last year's target restated, then the result (「实际回落到６．１％」) and other 1990s wordings."""
+    facts = facts_of(HEAD_1997 + "去年政府工作报告提出，物价涨幅要从１４．８％降到１０％左右，经过上下各方面的努力，"
+                     "实际回落到６．１％，明显低于预定的调控目标。全国粮食总产量在４８００亿公斤以上。"
+                     "外商直接投资保持增长势头，实际到位４００多亿美元。\n")
+    assert [(f.indicator, f.measure, f.value, f.unit, f.kind, f.year) for f in facts] == [
+        ("居民消费价格", "growth", 10.0, "%", "target", 1996), ("居民消费价格", "growth", 6.1, "%", "actual", 1996),
+        ("粮食产量", "level", 4800.0, "亿公斤", "actual", 1996), ("实际利用外资", "level", 400.0, "亿美元", "actual", 1996)]
+    assert [f.value_text for f in facts] == ["１０％", "６．１％", "４８００亿公斤", "４００多亿美元"]
+
+
+def test_a_result_held_steady_is_not_a_target() -> None:
+    """国务院 2019: 「稳定在5%左右」 reports a result, though 左右 is how targets are usually set."""
+    facts = facts_of(NATIONAL_HEAD + "城镇新增就业1361万人、调查失业率稳定在5%左右的较低水平。\n")
+    assert [(f.indicator, f.value, f.kind, f.year) for f in facts] == [
+        ("城镇新增就业", 1361.0, "actual", 2023), ("城镇调查失业率", 5.0, "actual", 2023)]
+
+
+def test_five_year_part_of_a_review() -> None:
+    """河南/江苏/广东 2026: in the 「十四五」 part growth, sums and levels held every year have no single year,
+    a level reached is the last year's, and 「从A提高到B」 starts from the year before the period."""
+    text = ("2026年河南省政府工作报告\n各位代表：\n一、“十四五”时期和2025年工作回顾\n过去的五年极不寻常。\n"
+            "综合实力稳步提升。生产总值6.66万亿元，财政总收入7019亿元。地方一般公共预算收入从1.29万亿元提高到1.39万亿元。"
+            "粮食总产量连续9年稳定在1300亿斤以上。城镇新增就业603.7万人，居民人均可支配收入年均增长6%。\n"
+            "一年来，全省上下顶压前行，生产总值增长5.6%，粮食产量1350.97亿斤。城镇新增就业121.7万人。\n")
+    assert [(f.indicator, f.measure, f.value, f.year) for f in facts_of(text)] == [
+        ("地区生产总值", "level", 6.66, 2025), ("一般公共预算总收入", "level", 7019.0, 2025),
+        ("地方一般公共预算收入", "level", 1.29, 2020), ("地方一般公共预算收入", "level", 1.39, 2025),
+        ("粮食产量", "level", 1300.0, None), ("城镇新增就业", "level", 603.7, None),
+        ("居民人均可支配收入", "growth", 6.0, None),
+        ("地区生产总值", "growth", 5.6, 2025), ("粮食产量", "level", 1350.97, 2025), ("城镇新增就业", "level", 121.7, 2025)]
+
+
+def test_over_several_years_is_not_one_year() -> None:
+    """国务院 2007: 「经济增长连续四年达到或略高于10%」 is neither a target nor one year's result."""
+    facts = facts_of(NATIONAL_HEAD + "经济增长连续四年达到或略高于10%，没有出现明显通货膨胀。\n")
+    assert [(f.indicator, f.year, f.kind) for f in facts] in ([], [("地区生产总值", None, "actual")])
+
+
+@pytest.mark.skipif(not all(p.exists() for p in facts_eval.UNSEEN_FILES), reason="unseen reports not available")
+def test_unseen_reports_precision_recall() -> None:
+    """Five reports labelled before any rule was changed for them (blind run: P 87.8% / R 75.8%)."""
+    result = facts_eval.run(facts_eval.UNSEEN_LABELS, facts_eval.UNSEEN_FILES)
+    headline = next(s for s in result["scores"] if s["scope"] == "headline")
+    assert headline["precision"] >= 0.95, headline["false_positives"]
+    assert headline["recall"] >= 0.90, headline["misses"]
+    assert result["target_actual_confusions"] == []
+    year_of = {tuple(k[:2] + k[3:]) for k in headline["misses"]}  # a false positive equal to a miss but the year
+    assert not [k for k in headline["false_positives"] if tuple(k[:2] + k[3:]) in year_of]
