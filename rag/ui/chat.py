@@ -9,11 +9,15 @@ time. Sidebar filters travel with the question as ``Filters`` (never as text in 
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from collections import Counter
 from typing import Any
 
 import streamlit as st
 
+from rag.errors import RagError
+from rag.lexicon import indicator_by_name
 from rag.types import Filters
 from rag.ui.common import ANY, AVATAR, Page, error_text
 from rag.ui.format import escape_md
@@ -72,25 +76,47 @@ def advance(page: Page) -> AnswerJob | None:
     return job
 
 
-def example_questions(pipeline: Any) -> list[str]:
-    """Questions this index can answer: its newest region reports (Chinese and one in English)."""
-    docs = [d for d in pipeline.retriever.documents.values() if d.region and d.year]
-    docs.sort(key=lambda d: (d.year, d.region), reverse=True)
-    regions = list(dict.fromkeys(d.region for d in docs))
-    if not regions:
+def example_questions(settings: Any, pipeline: Any) -> list[str]:
+    """Questions this index answers: annual targets found in its indicator table (any index, any region).
+
+    The most common indicator of the newest year with a target in two regions gives a lookup, a
+    second indicator, a comparison and the same lookup in English.
+    """
+    from rag.facts import query_facts
+
+    try:
+        facts = [f for f in query_facts(settings) if f.kind == "target" and f.region and f.year
+                 and not f.region_inferred and not f.redacted and f.value is not None]
+    except (RagError, OSError, sqlite3.Error):  # no indicator table: no examples, the page still works
         return []
-    first = next(d for d in docs if d.region == regions[0])
-    out = [f"{first.region}{first.year}年GDP增长目标是多少?", f"{first.region}{first.year}年一般公共预算收入目标"]
+    if not facts:
+        return []
+    year = max(f.year for f in facts if f.year)
+    newest = [f for f in facts if f.year == year]
+    common = Counter(f.indicator for f in newest).most_common()
+    indicator = common[0][0]
+    regions = sorted({f.region for f in newest if f.indicator == indicator and f.region})
+    out = [f"{regions[0]}{year}年{indicator}目标是多少?"]
+    if len(common) > 1:
+        other = next((f for f in newest if f.indicator == common[1][0]), None)
+        if other is not None:
+            out.append(f"{other.region}{year}年{other.indicator}目标")
     if len(regions) > 1:
-        out.append(f"{regions[0]}和{regions[1]}{first.year}年GDP增长目标相比如何?")
-    out.append(f"What was the GDP growth target of {first.region} for {first.year}?")
+        out.append(f"{regions[0]}和{regions[1]}{year}年{indicator}目标相比如何?")
+    known = indicator_by_name(indicator)
+    if known is not None and known.english:  # the English name the question parser knows
+        name = known.english[0].upper() if len(known.english[0]) <= 4 else known.english[0]  # gdp -> GDP
+        out.append(f"What was the {name} target of {regions[0]} for {year}?")
     return out
 
 
-def start_screen(pipeline: Any) -> None:
+def start_screen(page: Page) -> None:
+    examples = example_questions(page.settings, page.pipeline)
+    if not examples:
+        return
     st.markdown("试试这些问题 Try one of these:")
     with st.container(horizontal=True):
-        for i, q in enumerate(example_questions(pipeline)):
+        for i, q in enumerate(examples):
             st.button(q, key=f"example-{i}", on_click=enqueue, args=(q,), icon=":material/help:")
 
 
@@ -133,7 +159,7 @@ def chat_page(page: Page) -> None:
     messages: list[dict[str, Any]] = st.session_state.messages
     queue: list[dict[str, Any]] = st.session_state.queue
     if not messages and job is None:
-        start_screen(pipeline)
+        start_screen(page)
     documents = pipeline.retriever.documents
     for msg in messages:
         if msg["role"] == "user":
@@ -149,4 +175,4 @@ def chat_page(page: Page) -> None:
     for item in queue:
         render_user({"content": item["question"], "filters": item["filters"]},
                     note="排队中,上一个回答完成后开始 queued: starts when the answer above is done")
-    st.chat_input("输入问题 Ask a question,例如:仓山区2024年GDP目标", key="chat_q", on_submit=enqueue)
+    st.chat_input("输入问题 Ask a question", key="chat_q", on_submit=enqueue)

@@ -208,6 +208,9 @@ def card_label(n: int, title: str, region: str | None, year: int | None, section
     bits = [region or "地区未知 region unknown", f"{year}年" if year else "年份未知 year unknown"]
     if section:
         bits.append(clip(section, 24))
+    opening = " ".join(opening.split())
+    if section and opening.startswith(section):  # a passage opening with its heading: show what follows
+        opening = opening[len(section):].strip()
     if opening:
         bits.append(f"「{clip(opening, 18)}」")
     return escape_md(f"[{n}] " + " · ".join(bits)) + (" · 已引用 cited" if cited else "")

@@ -125,7 +125,7 @@ def render_answer(msg: dict[str, Any], documents: dict[str, Any], settings: Sett
                 st.caption(escape_md(note))
             if streamed:
                 st.text(streamed)
-    meta = [GENERATOR_WORDS.get(answer.generator, answer.generator)]
+    meta = [] if answer.refused else [GENERATOR_WORDS.get(answer.generator, answer.generator)]
     seconds = msg.get("seconds") or answer.timings_ms.get("total", 0) / 1000
     meta.append(f"{seconds:.1f} s")
     if answer.standalone_question and answer.standalone_question != answer.question:
