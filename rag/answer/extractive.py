@@ -284,6 +284,9 @@ def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[i
         # growth asked, but the statement gives no rate: say what the report does hold
         if not any(f.unit in PERCENT_UNITS for f in figures(best.text) if not f.redacted):
             return Extract("报告没有给出增长幅度,只有:" + parts[0], tuple(c.passage for c in chosen), False, False)
+    if not redacted and not any(c.has_figure or c.redacted for c in chosen) and FIGURE_ASK_RE.search(q.text):
+        # a figure asked, a statement without one: say what the report does hold, no answer
+        return Extract("报告没有给出具体数值,只有:" + parts[0], tuple(c.passage for c in chosen), False, False)
     return Extract("\n".join(parts), tuple(dict.fromkeys(c.passage for c in chosen)), redacted, True)
 
 

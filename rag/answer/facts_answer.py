@@ -28,6 +28,8 @@ def with_facts(parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract, s
         return retrieval, extract
     if fa is None or not fa.found or not (fa.comparison or fa.conflicts or not extract.found):
         return retrieval, extract
+    if extract.found and fa.missing and not fa.conflicts:
+        return retrieval, extract  # the passages answer a part the table lacks (a comparison it half covers)
     passages = list(retrieval.passages)
     ids = [p.chunk.chunk_id for p in passages]
     for cid in fa.chunk_ids:
