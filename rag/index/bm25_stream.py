@@ -22,6 +22,7 @@ import math
 import mmap
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def _batches(rows: Iterable[list[str]], size: int) -> Iterator[list[list[str]]]:
         yield batch
 
 
-def _release(arr: np.memmap) -> None:  # type: ignore[type-arg]
+def _release(arr: np.memmap) -> None:
     """Write dirty pages back and drop them from this process (RSS stays flat)."""
     arr.flush()
     raw = getattr(arr, "_mmap", None)
@@ -126,3 +127,25 @@ def _bm25s_version() -> str:
         return str(bm25s.__version__)
     except ImportError:  # pragma: no cover - bm25s is a dependency
         return ""
+
+
+def write_from_manifest(path: Path, db: Any, live: set[str] | None, staged: bool) -> list[str]:
+    """The keyword index of the manifest's live chunks (then its staged ones), streamed; returns the row ids.
+
+    The same rows, in the same order, as ``rag.index.manifest.keyword_corpus`` (live rows by document,
+    then staged rows): tokens are decoded one batch at a time, twice, never held for the whole corpus.
+    """
+    tables = ["chunks ORDER BY doc_id, rowid", *(["pending_chunks ORDER BY rowid"] if staged else [])]
+
+    def rows(column: str) -> Iterator[tuple[str, str]]:
+        for i, table in enumerate(tables):
+            cursor = db.execute(f"SELECT chunk_id, {column} FROM {table}")  # noqa: S608 - fixed names
+            while batch := cursor.fetchmany(1024):
+                for cid, raw in batch:
+                    if i == 0 and live is not None and cid not in live:
+                        continue
+                    yield cid, raw
+
+    ids = [cid for cid, _ in rows("NULL")]
+    write_streaming(path, ids, lambda: (json.loads(raw) for _, raw in rows("tokens")))
+    return ids

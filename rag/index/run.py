@@ -33,9 +33,10 @@ from typing import Any
 
 from rag.config import Settings
 from rag.errors import RagError
+from rag.index.bm25_stream import write_from_manifest
 from rag.index.embeddings import Embedder, get_embedder
 from rag.index.gc import collect_garbage
-from rag.index.keyword import KeywordIndex, tokenize
+from rag.index.keyword import tokenize
 from rag.index.manifest import (
     SCHEMA_VERSION,
     Manifest,
@@ -45,7 +46,6 @@ from rag.index.manifest import (
     doc_to_json,
     embed_key,
     embed_text,
-    keyword_corpus,
     writer_lock,
 )
 from rag.index.regions import infer_regions
@@ -248,9 +248,8 @@ def _ingest(
         if bm25_dir.exists():
             shutil.rmtree(bm25_dir)
         progress("keyword index", 0, 1)
-        all_ids, token_ids, vocab = keyword_corpus(manifest, {cid for cid, _, _ in kept}, staged=True)
-        KeywordIndex.from_token_ids(all_ids, token_ids, vocab).save(bm25_dir)
-        del token_ids, vocab
+        # streamed in two passes over the manifest (rag.index.bm25_stream): memory flat in the number of chunks
+        all_ids = write_from_manifest(bm25_dir, manifest.db, {cid for cid, _, _ in kept}, staged=True)
         progress("keyword index", 1, 1)
         # security (rag.ingest.untrusted): (chunk_id, file, kinds, excerpt) of new chunks carrying text planted for an AI
         report.untrusted = [dataclasses.astuple(w) for w in scan_chunks(
