@@ -51,7 +51,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("规上工业增加值", ("规上工业增加值", "规模以上工业增加值"), ("industrial value added", "industrial output")),
     Indicator("居民消费价格", ("居民消费价格", "CPI", "物价涨幅"), ("cpi", "consumer price", "inflation")),
     Indicator("城镇调查失业率", ("城镇调查失业率", "调查失业率", "失业率"), ("unemployment rate", "unemployment")),
-    Indicator("粮食产量", ("粮食产量", "粮食总产量", "粮食年产量"), ("grain output", "grain production")),
+    Indicator("粮食产量", ("粮食产量", "粮食总产量", "粮食年产量", "粮食总产"), ("grain output", "grain production")),
 )
 
 TARGET_WORDS = ("目标", "预期", "力争", "计划", "要达到", "要实施", "确保", "打算", "预计增长", "将", "安排", "拟")

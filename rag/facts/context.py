@@ -24,13 +24,14 @@ _YEAR_IN_TEXT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!度?[^\d]{0,2}�
 _TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
 _HORIZON_RE = re.compile(r"到((?:19|20)\d{2})年")
 _RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年)")
-_CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年|每年|连续\s*[\d一二三四五六七八九十]+\s*年")
+_CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年|每年|连续\s*[\d一二三四五六七八九十]+\s*年"
+                              r"|(?<![\d年])\d{1,2}\s*年(?=增长|提高|增加|累计|来|间)")
 # 「调查失业率稳定在5%左右」: a result held, not a target set
 _STEADY_RE = re.compile(r"稳定在|保持在")
 # inside a five-year block of a review: figures held over the years (「粮食年产量稳定在700亿斤以上」)
 _HELD_RE = re.compile(r"稳定在|保持在|年产量|连年|每年")
 # the first words of a paragraph that open a five-year review (「过去五年」「五年来」「“十四五”时期」) or a one-year one
-_FIVE_MARK_RE = re.compile(r"过去的?五年|五年来|这五年|经过五年|的五年|五年间|十[三四五]五[”\"]?(?:时期|期间|以来)")
+_FIVE_MARK_RE = re.compile(r"过去的?五年|五年来|这五年|经过五年|的五年|五年间|十[三四五]五[”\"]?(?:时期|期间|以来|收官)")
 _ONE_MARK_RE = re.compile(r"^(?:各位代表[，,！!:：]?\s*)?(?:刚刚过去的|过去的|过去|回顾)?(?:(?:19|20)\d{2}年|一年来|一年)")  # in the clause before the figure: not one year
 _PLAN_HEADING_RE = re.compile(r"(?:((?:19|20)\d{2})年|今年)[^。]{0,6}?(?:重点工作|工作安排|主要任务|工作任务|工作重点)")
 _FUTURE_FIVE_RE = re.compile(r"十五五|今后五年|未来五年")
@@ -86,7 +87,7 @@ def five_year_block(text: str, top: Section | None, pos: int) -> bool:
     five = False
     for line in text[top.start: pos].split("\n")[1:]:
         head = line.strip()
-        if _FIVE_MARK_RE.search(head[:20]):
+        if _FIVE_MARK_RE.search(head[:40]):
             five = True
         elif _ONE_MARK_RE.match(head):
             five = False

@@ -37,7 +37,7 @@ _SENTENCE_RE = re.compile(r"[。！？!?\n]+")
 _PART_RE = re.compile(r"[；;]+")
 _CLAUSE_RE = re.compile(r"[，,：:]+")
 _BLOCK_RE = re.compile(r"占|比重|比例|排名|居全|第[一二三四五六七八九十\d]|人均|税收|贡献|、|分别|其中")
-_CARRY_RE = re.compile(r"^\s*(?:实际|按可比价格计算)?(?:比上年|同比|较上年|比去年|[五十]年|近\d+年)?(?:年均)?(?:实际)?"
+_CARRY_RE = re.compile(r"^\s*(?:实际|按可比价格计算)?(?:比上年|同比|较上年|比去年|[五十]年|近?\d{1,2}年)?(?:年均)?(?:实际)?"
                        r"(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?|到|至)?\s*$")
 # a clause 「总量突破90万亿元」「实际到位400多亿美元」 continues the indicator named earlier with its level
 _CARRY_LEVEL_RE = re.compile(r"^\s*(?:总量|总额|总规模|规模|实际到位|实际使用)(?:达到?|突破|超过?|为|升至|增至|迈上)?\s*$")
@@ -50,14 +50,15 @@ _TO_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下�
 _FROM_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至]")
 _URBAN_RURAL_RE = re.compile(r"(?:城镇(?:居民)?[和、与及]农村居民|城乡居民)人均可支配收入(?P<name_end>)(?:年均)?分别"
                              r"(?:增长|达到?|超过|为)?")
-_CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:年均)?(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?\s*$")
+_CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:年均)?"
+                          r"(?:(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?|达到?|突破|超过)\s*$")
 # 「规上工业增加值、规上服务业营收分别增长6.5%和7%」: the listed items take the figures in order
 _RESPECTIVELY_RE = re.compile(r"分别(?:增长|增速|增幅|下降|提高|达到?|超过|为|是)?")
 _ITEM_SEP_RE = re.compile(r"[、和与及]")
 _MAX_GAP = 14  # characters allowed between an indicator's name and its first figure
 # a mention preceded by these is another indicator (人均GDP, 农村居民人均可支配收入)
 _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
-    "地区生产总值": ("人均", "占", "单位", "海洋", "旅游", "文化", "数字经济", "农业", "工业", "服务业", "民营经济"),
+    "地区生产总值": ("人均", "占", "单位", "万元", "海洋", "旅游", "文化", "数字经济", "农业", "工业", "服务业", "民营经济"),
     "居民人均可支配收入": ("农村", "农民"),
     "城镇居民人均可支配收入": (),
     "城镇调查失业率": ("登记",),  # 城镇登记失业率 is another measure
@@ -70,7 +71,7 @@ _EXCLUDED_NEAR: dict[str, tuple[str, ...]] = {  # anywhere in the 4 characters b
 _EXCLUDED_SUFFIXES: dict[str, tuple[str, ...]] = {
     "进出口总额": ("出口", "进口", "实绩", "企业"),  # 「外贸出口增长7.2%」 is exports only
     "实际利用外资": ("企业", "项目", "机构", "准入", "市场", "占比", "和对外"),  # 「新设外资企业数量增长19.5%」
-    "地区生产总值": ("的比率", "比率", "之比", "的比重", "比重"),  # 「社会物流总费用与国内生产总值的比率」
+    "地区生产总值": ("的比率", "比率", "之比", "的比重", "比重", "能耗", "用水", "电耗", "二氧化碳", "碳排放"),  # 「社会物流总费用与国内生产总值的比率」
 }
 
 
