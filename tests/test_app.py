@@ -413,6 +413,40 @@ def test_stop_keeps_the_quoted_answer(scripted_llm: ThreadingHTTPServer) -> None
     assert reply.info and not reply.warning
 
 
+def _local_model_installed() -> bool:
+    import importlib.util
+
+    from rag.answer.models import missing_parts
+
+    return importlib.util.find_spec("llama_cpp") is not None and not missing_parts()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _local_model_installed(), reason="local model not installed (`make install`)")
+def test_local_model_answer_with_live_status(seed_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real local GGUF model: quick answer first, the model's status with elapsed time, then a checked answer."""
+    monkeypatch.setenv("RAG_GENERATOR", "local")
+    at = start()
+    at.chat_input[0].set_value("仓山区2024年GDP目标").run()
+    labels: list[str] = []
+    deadline = time.monotonic() + 600
+    while at.session_state["job"] is not None:
+        assert time.monotonic() < deadline
+        labels += [s.label for s in at.status]
+        time.sleep(1.0)
+        at.run()
+        assert not at.exception, at.exception
+    assert any(label.endswith(" s") for label in labels)  # status with elapsed seconds while the model worked
+    msg = at.session_state["messages"][-1]
+    answer = msg["answer"]
+    assert "5.5%" in answer.answer
+    reply = at.chat_message[-1]
+    if answer.generator == "local":  # the model's checked text is the answer
+        assert not reply.info
+    else:  # its text was not used: the quoted answer stands, said once, no contradicting warning
+        assert reply.info and not reply.warning
+
+
 # ---------------------------------------------------------------- pure helpers behind the page
 @pytest.mark.parametrize("text, answer, marked", [
     ("地区生产总值增长５．５％;投资增长3%", "增长5.5%[1]", ["５．５％"]),  # full-width source, folded match

@@ -158,7 +158,7 @@ def eval_page(page: Page) -> None:
     name = st.selectbox("问题集 Question set", names, index=default)
     path, cases = sets[names.index(name)]
     kinds = sorted({c.kind for c in cases})
-    pick = st.multiselect("类型 Kinds", kinds, default=kinds)
+    pick = st.multiselect("类型 Kinds", kinds, default=kinds, placeholder="选择类型 Choose kinds")
     chosen = [c for c in cases if c.kind in pick]
     st.caption(f"{len(chosen)} / {len(cases)} 题 cases · 生成 generator {pipeline.generator_name}")
     job: EvalJob | None = st.session_state.get("eval_job")

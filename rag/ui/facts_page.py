@@ -15,6 +15,7 @@ import streamlit as st
 from rag.errors import RagError
 from rag.ui.common import Page, show_error
 
+ALL = "全部 all"
 KIND_COLOURS = {"目标": "#b3261e", "实际": "#1f6feb", "预计": "#8a8a8a"}  # one colour per kind, always
 
 
@@ -87,10 +88,10 @@ def facts_page(page: Page) -> None:
     df = fact_rows(facts)
     cols = st.columns(4)
     filters = {
-        "地区 region": cols[0].multiselect("地区 Region", sorted(df["地区 region"].unique())),
-        "年份 year": cols[1].multiselect("年份 Year", sorted(df["年份 year"].unique(), reverse=True)),
-        "指标 indicator": cols[2].multiselect("指标 Indicator", sorted(df["指标 indicator"].unique())),
-        "类型 kind": cols[3].multiselect("类型 Kind", list(KIND_ZH.values())),
+        "地区 region": cols[0].multiselect("地区 Region", sorted(df["地区 region"].unique()), placeholder=ALL),
+        "年份 year": cols[1].multiselect("年份 Year", sorted(df["年份 year"].unique(), reverse=True), placeholder=ALL),
+        "指标 indicator": cols[2].multiselect("指标 Indicator", sorted(df["指标 indicator"].unique()), placeholder=ALL),
+        "类型 kind": cols[3].multiselect("类型 Kind", list(KIND_ZH.values()), placeholder=ALL),
     }
     shown = df
     for col, wanted in filters.items():

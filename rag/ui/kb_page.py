@@ -79,6 +79,7 @@ def delete_section(settings: Settings, rows: list[dict[str, Any]], allowed: bool
     pending: list[str] | None = st.session_state.get("kb_confirm")
     chosen = st.multiselect("要删除的文档 Documents to delete", list(labels), format_func=lambda d: labels.get(d, d),
                             disabled=not allowed or pending is not None, select_all=False, key="kb_delete",
+                            placeholder="选择文档 Choose documents",
                             help="从索引中移除;位于 uploads/ 的上传文件同时删除,corpus 中的其他文件保留在磁盘上"
                                  "(重新索引 corpus 会再次加入)。 Uploaded files are deleted too; other corpus "
                                  "files stay on disk.")
