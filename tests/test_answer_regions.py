@@ -52,6 +52,7 @@ def test_ordinary_words_are_not_places(text: str) -> None:
     ("2026年广西壮族自治区政府工作报告\n——2026年2月2日在广西壮族自治区第十四届人民代表大会", "广西壮族自治区"),
     ("陕西省2026年政府工作报告", "陕西省"),
     ("2024年政府工作报告\n来源:台江区 发布时间\n福州市台江区人民政府区长 刘广辉", "台江区"),
+    ("欢迎访问鼓岭区人民政府门户网站\n2022年政府工作报告\n福州市鼓岭区人民政府区长 刘广辉", "鼓岭区"),  # not in the gazetteer
 ])
 def test_report_region_whatever_the_order(head: str, region: str) -> None:
     assert find_region(head + "\n现在,我代表区人民政府,向大会报告工作。")[0] == region

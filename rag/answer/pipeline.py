@@ -18,7 +18,6 @@ changes at run time, a local model found unusable, is recorded in its ``Generato
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import time
@@ -41,6 +40,7 @@ from rag.answer.compose import (
 )
 from rag.answer.extractive import Extract, extract_answer
 from rag.answer.facts_answer import with_facts
+from rag.answer.gate import BusyError, Cancelled
 from rag.answer.generators import Generator, select_generator
 from rag.answer.guard import (
     corpus_vocabulary,
@@ -320,27 +320,25 @@ class Pipeline:
             with self._slot(cancel, status):
                 if cancel is not None and cancel.is_set():
                     return self.finalize(prep, None, "已停止生成,以下为原文摘录回答。")
-                status(f"模型正在阅读{min(len(prep.passages), CONTEXT_PASSAGES)}段资料…")
+                status(f"模型正在阅读{min(len(prep.passages), prep.context)}段资料…")
                 for piece in self.stream(prep):
                     if cancel is not None and cancel.is_set():
                         return self.finalize(prep, None, "已停止生成,以下为原文摘录回答。")
                     pieces.append(piece)
                     if on_piece is not None:
                         on_piece(piece)
+        except BusyError:
+            raise  # queue full: the caller decides (the API answers 429 + Retry-After, the UI shows the draft)
+        except Cancelled:  # cancelled while waiting in the queue
+            return self.finalize(prep, None, "已停止生成,以下为原文摘录回答。")
         except RagError as exc:
-            if getattr(exc, "retry_after", None) is not None:  # the gate's BusyError: queue full
-                return self.finalize(prep, None, f"模型繁忙,以下为原文摘录回答:{exc.message}")
-            if type(exc).__name__ == "Cancelled":  # cancelled while waiting in the queue
-                return self.finalize(prep, None, "已停止生成,以下为原文摘录回答。")
             if isinstance(exc, ModelUnavailableError) and self.generator_name == "local":
                 self.state.disable(f"extractive: local model unusable: {exc.message}")
             return self.finalize(prep, None, f"生成模型不可用,已改用原文摘录回答:{exc.message}")
         return self.finalize(prep, "".join(pieces))
 
     def _slot(self, cancel: threading.Event | None, status: Callable[[str], None]) -> Any:
-        """The gate's slot around generation (no gate: no waiting)."""
-        if self.gate is None:
-            return contextlib.nullcontext()
+        """The gate's slot around generation (waits in line; BusyError when the queue is full)."""
         return self.gate.slot(cancel=cancel, on_wait=lambda n: status(f"排队中,前面还有{n}个"))
 
     def ask(self, question: str, turns: Sequence[str] = ()) -> Answer:

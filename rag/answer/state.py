@@ -7,10 +7,9 @@ pipeline's attributes), and the gate (rag/answer/gate.py) lets one answer at a t
 
 from __future__ import annotations
 
-import importlib.util
 import threading
-from typing import Any
 
+from rag.answer.gate import GenerationGate
 from rag.answer.generators import Generator
 from rag.config import Settings
 
@@ -43,10 +42,6 @@ class GeneratorState:
             self._generator, self._reason = None, reason
 
 
-def new_gate(settings: Settings) -> Any:
-    """The generation gate (rag/answer/gate.py: one answer at a time, bounded FIFO queue), if installed."""
-    if importlib.util.find_spec("rag.answer.gate") is None:  # hook: gate.py lands with issue 14
-        return None
-    from rag.answer.gate import GenerationGate  # type: ignore[import-not-found,unused-ignore]
-
-    return GenerationGate(max_waiting=int(getattr(settings, "max_queue", 8)))
+def new_gate(settings: Settings) -> GenerationGate:
+    """The generation gate (rag/answer/gate.py): one answer at a time, bounded FIFO queue."""
+    return GenerationGate(max_waiting=settings.max_queue)

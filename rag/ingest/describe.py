@@ -104,9 +104,27 @@ def _title_region(text: str) -> tuple[str | None, str]:
         if REDACTED_RE.search(line):  # 「福州市XX区…」: the city is not the author
             return None, ""
         place = gazetteer().most_specific(line)
+        named = _pattern_name(line)
+        if not place and not named:
+            continue
+        if named and (not place or (place != named and line.find(named) >= line.find(place) + len(place)
+                                    and not gazetteer().is_place(named))):
+            place = named  # 「福州市鼓岭区人民政府」: a district the gazetteer lacks, below the city it knows
         if place:
             return place, f"named in title: 「{line}」"
     return None, ""
+
+
+def _pattern_name(line: str) -> str | None:
+    """The author name an author phrase gives in this line (「…区人民政府」, 「在…第…届」), if any."""
+    for pattern in _STRONG_REGION_RES:
+        m = pattern.search(line)
+        if m:
+            name = _last_unit(m.group(1))
+            if (name not in _NOT_REGION and 3 <= len(name) and "代表" not in name and not REDACTED_RE.search(name)
+                    and (len(name) <= 5 or gazetteer().is_place(name))):  # 「欢迎访问鼓岭区」 is not a name
+                return name
+    return None
 
 
 def find_region(text: str) -> tuple[str | None, str]:
