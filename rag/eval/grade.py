@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.answerers.arith import verified_results, without_verified_results
 from rag.eval.cases import Case
 from rag.textnorm import Figure, figures, fold, ungrounded_figures
 from rag.types import Answer
@@ -84,7 +85,8 @@ def grade(case: Case, answer: Answer, *, top_k: int) -> Grade:
     cited = [fold(c.text) for c in answer.citations]
     cited_joined = "\n".join(cited)
     stated = unit_figures(answer.answer)
-    loose = tuple(dict.fromkeys(f.text for f in ungrounded_figures(answer.answer, cited)))
+    # a formula's result (「5.5% − 2.5% = 3.0个百分点」) stands in no passage: its operands are what is checked
+    loose = tuple(dict.fromkeys(f.text for f in ungrounded_figures(without_verified_results(answer.answer), cited)))
     rank = retrieval_rank(case, answer) if case.source else None
     grounded: bool | None = None
 
@@ -101,8 +103,9 @@ def grade(case: Case, answer: Answer, *, top_k: int) -> Grade:
                                                             + ", ".join(f.text for f in stated[:5])))
                 else:
                     failures.append(Failure("missing_expected", f"/{p}/ not in answer: {short(answer.answer)}"))
+            computed = verified_results(answer.answer)  # a shown formula's result is supported by its operands
             unsupported = [p for p in case.expect if _has_digit(p) and re.search(p, text)
-                           and not re.search(p, cited_joined)]
+                           and not re.search(p, cited_joined) and not any(re.search(p, r) for r in computed)]
             for p in unsupported:
                 where = f"{len(answer.citations)} cited passage(s)" if answer.citations else "no citations"
                 failures.append(Failure("not_grounded", f"/{p}/ matches the answer but not its {where}"))
