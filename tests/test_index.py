@@ -180,3 +180,42 @@ def test_region_inference_matches_the_string_set_version(seed_index: Path) -> No
     assert got["copy"][0] == "台江区" and "alone" not in got and len(got) == 2
     for doc_id, (_, evidence) in got.items():
         assert f"shares {want[doc_id][1]} distinctive passages" in evidence
+
+
+def test_retriever_takes_injected_store_and_keyword_index(seed_settings) -> None:  # type: ignore[no-untyped-def]
+    """The retriever works through the Store / KeywordSearch seams: stand-ins decide what it finds."""
+    import numpy as np
+
+    from rag.index.store import VectorHit
+    from rag.search.query import parse_question
+    from rag.search.retrieve import Retriever
+
+    real = Retriever(seed_settings)
+    target = next(c for c in real.chunks if c.region == "仓山区" and "5.5%" in c.text)
+
+    class OneHitStore:
+        def count(self) -> int:
+            return 1
+
+        def vectors(self, ids: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+            present = np.array([cid == target.chunk_id for cid in ids])
+            return np.where(present[:, None], 1.0, 0.0).astype(np.float32).repeat(dim, axis=1) / np.sqrt(dim), present
+
+        def query(self, vector: np.ndarray, n: int, where: dict[str, object] | None = None) -> list[VectorHit]:
+            return [VectorHit(target.chunk_id, 1.0)]
+
+    class NoKeywords:
+        ids, row = real.keyword.ids, real.keyword.row
+
+        def scores(self, query_tokens: list[str]) -> np.ndarray:
+            return np.zeros(len(self.ids))
+
+        def search(self, query_tokens: list[str], n: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+            return []
+
+    for exact in (True, False):  # in-memory exact search and the store's own query
+        settings = seed_settings.model_copy(update={"exact_dense_max": 300_000 if exact else 0})
+        fake = Retriever(settings, real.embedder, store=OneHitStore(), keyword=NoKeywords())
+        result = fake.search(parse_question("仓山区2024年GDP目标", fake.regions()))
+        assert [p.chunk.chunk_id for p in result.passages] == [target.chunk_id]
+        assert result.passages[0].ranks == {"keyword": None, "dense": 1}

@@ -19,7 +19,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from rag.config import Settings
 from rag.index.embeddings import Embedder, get_embedder
 from rag.index.keyword import KeywordIndex, tokenize
 from rag.index.manifest import Manifest, require_index
+from rag.index.protocols import KeywordSearch, Store
 from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
 from rag.search.query import ParsedQuestion
 from rag.textnorm import REDACTED_RE, fold, mask_figures
@@ -52,7 +52,9 @@ def _year_label(years: set[int]) -> str:
 class Retriever:
     """Loads the live index generation once; ``search`` is thread-safe and read-only."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, *,
+                 store: Store | None = None, keyword: KeywordSearch | None = None) -> None:
+        """Load the index at ``settings.index_dir``; ``store`` / ``keyword`` replace the real Chroma / BM25."""
         require_index(settings)
         self.settings = settings
         manifest = Manifest(Path(settings.index_dir))
@@ -65,7 +67,9 @@ class Retriever:
         finally:
             manifest.close()
         self.embedder = embedder or get_embedder(settings)
-        self.keyword = KeywordIndex.load(bm25_dir) if bm25_dir.name and bm25_dir.exists() else KeywordIndex([], None)
+        if keyword is None:
+            keyword = KeywordIndex.load(bm25_dir) if bm25_dir.name and bm25_dir.exists() else KeywordIndex([], None)
+        self.keyword: KeywordSearch = keyword
         self.by_id = {c.chunk_id: c for c in self.chunks}
         # what the index holds, computed once: questions are parsed against it and refusals list it
         years_by_region: dict[str | None, set[int]] = {}
@@ -83,7 +87,7 @@ class Retriever:
         self.row_year = np.array([(c.year or 0) if c else 0 for c in rows], dtype=np.int32)
         self.row_period = np.array([(c.period_year or 0) if c else 0 for c in rows], dtype=np.int32)
         self.row_live = np.array([c is not None for c in rows], dtype=bool)
-        self._store = None
+        self._store: Store | None = store
         self._vector_count: int | None = None
         self._lock = threading.Lock()
         self._matrix_lock = threading.Lock()
@@ -98,13 +102,13 @@ class Retriever:
             )
 
     @property
-    def store(self) -> Any:
-        """The Chroma collection, opened on first use."""
+    def store(self) -> Store:
+        """The vector store: the one injected, else the Chroma collection, opened on first use."""
         with self._lock:
             if self._store is None:
                 from rag.index.store import VectorStore
 
-                self._store = VectorStore(self.settings, self.embedder.id)  # type: ignore[assignment]
+                self._store = VectorStore(self.settings, self.embedder.id)
             return self._store
 
     def _has_vectors(self) -> bool:
