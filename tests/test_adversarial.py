@@ -29,9 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 EVALS = REPO / "evals"
 SHARED = REPO.parent / "shared" / "data"
 # cases that fail for a reason outside the guard, each with its owner; must really fail (strict)
-KNOWN_GAPS: dict[str, str] = {
-    "b08": "a pinyin name of a region the corpus lacks is matched to another region: rag.regions / search.query (issue 12)",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _b64(text: str) -> str:
