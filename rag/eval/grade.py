@@ -26,11 +26,6 @@ from rag.eval.cases import Case
 from rag.textnorm import Figure, figures, fold, ungrounded_figures
 from rag.types import Answer
 
-FAILURE_CODES = (
-    "error", "wrongly_refused", "should_have_refused", "wrong_figure", "missing_expected",
-    "not_grounded", "ungrounded", "retrieval_miss",
-)
-
 
 @dataclass(frozen=True)
 class Failure:

@@ -62,7 +62,7 @@ class VectorStore:
                 self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
                 self.location = str(path)
                 self._reopen = lambda: _reopened(settings, embedder_id)
-        except Exception as exc:
+        except Exception as exc:  # boundary: chromadb/httpx/sqlite raise many types; said as a RagError with a hint
             where = settings.chroma_url or str(settings.index_dir)
             raise RagError(
                 f"cannot open the Chroma vector store at {where}: {exc.__class__.__name__}: {exc}"[:500],
