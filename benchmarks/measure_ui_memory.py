@@ -30,7 +30,8 @@ LAST_USER_TEXT = ("(() => { const m = [...document.querySelectorAll(\"[data-test
                   " return m.length >= 2 ? m[m.length - 2].innerText.trim() : ''; })()")
 SCRIPT_STATE = ("(document.querySelector('[data-test-script-state]') || {getAttribute: () => ''})"
                 ".getAttribute('data-test-script-state')")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def status_kb(pid: int) -> dict[str, int]:
@@ -83,7 +84,7 @@ def main() -> None:
                 box.fill(question)
                 box.press("Enter")
                 # an answer is finished when the script run has stopped, its action row (feedback, 复制 Copy)
-                # is rendered under it, and the page stays so for 3 s
+                # is rendered under it (the live answer has none), and the page stays so for 3 s
                 stable_since, deadline = None, time.monotonic() + args.timeout
                 while time.monotonic() < deadline:
                     done = (page.evaluate(SCRIPT_STATE) == "notRunning" and page.evaluate(VISIBLE_COPY_BUTTONS) == i

@@ -186,6 +186,7 @@ def test_chat_answer_with_linked_sources(browser: Any, app: tuple[str, Path]) ->
         text = answer.inner_text()
         assert "仓山区" in text and "score" not in text  # cards say how they matched, not a fused score
         assert "匹配 matched" in text
+        messages(page).first.evaluate("e => e.scrollIntoView({block: 'start'})")  # question, answer, sources
         page.screenshot(path=str(SHOTS / "chat.png"), full_page=False)
         if os.environ.get("RAG_UPDATE_DOCS") == "1":
             (REPO / "docs").mkdir(exist_ok=True)

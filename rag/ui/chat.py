@@ -24,7 +24,8 @@ from rag.ui.format import escape_md
 from rag.ui.jobs import AnswerJob
 from rag.ui.sources import render_answer
 
-POLL_S = 0.5
+POLL_S = 0.5  # the live answer is redrawn this often
+QUICK_S = 1.5  # an answer done within this time goes straight into the history
 
 
 def new_conversation() -> None:
@@ -73,6 +74,8 @@ def advance(page: Page) -> AnswerJob | None:
         messages.append({"role": "user", "content": item["question"], "filters": item["filters"],
                          "id": uuid.uuid4().hex})
         job = st.session_state.job = AnswerJob.start(page.pipeline, item["question"], turns, item["filters"])
+        if job.wait(QUICK_S):  # a quick (extractive) answer is drawn in this run, without polling
+            return advance(page)
     return job
 
 
