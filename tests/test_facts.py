@@ -407,6 +407,13 @@ HEAD_1997 = ("1997年中华人民共和国国务院政府工作报告\n各位代
             # water use per unit of GDP
             "社会物流总费用与地区生产总值的比率下降至13.8%。城镇登记失业率4.5%以内。碳排放强度下降20.5%，"
             "万元生产总值用水量下降22%。", [], id="not-the-indicator"),
+        pytest.param(  # 湖北 / 新疆 2026: a threshold crossed stands for the level only when no exact level follows
+            "地区生产总值迈上6万亿元台阶，达到62661亿元。外贸进出口突破5000亿元大关，对共建“一带一路”国家进出口增长。",
+            [("地区生产总值", "level", 62661.0, "亿元"), ("进出口总额", "level", 5000.0, "亿元")], id="thresholds"),
+        pytest.param(  # 吉林 / 湖北 / 陕西 / 安徽 2026: a gap to the national figure, parts of the total, a county figure
+            "社会消费品零售总额增幅高于全国0.2个百分点。对东盟、欧盟进出口分别增长16.7%、40.2%。"
+            "新增经济总量超200亿元县2个。城镇、农村常住居民人均可支配收入分别增长4.4%、5.9%。",
+            [("城镇居民人均可支配收入", "growth", 4.4, "%")], id="comparisons-and-parts"),
         pytest.param(  # 山东 2026: growth, then the level after 、达到
             "地区生产总值增长5.5%、达到10.3万亿元。",
             [("地区生产总值", "growth", 5.5, "%"), ("地区生产总值", "level", 10.3, "万亿元")], id="growth-then-level"),
@@ -462,6 +469,36 @@ def test_five_year_part_opened_after_the_year_is_named() -> None:
         ("城镇新增就业", "level", 124.9, 2025), ("一般公共预算总收入", "level", 3.7, None),
         ("一般公共预算总收入", "growth", 18.7, None), ("粮食产量", "level", 1100.0, None),
         ("居民人均可支配收入", "growth", 34.3, None)]
+
+
+def test_year_spans_past_results_and_plans_named_by_number() -> None:
+    """National reports of 1987, 2011, 2016, 2007: a span of years, 「过去一年」 results kept down (控制在),
+    a plan heading (「“十三五”时期主要目标」) in the plan's first year, 「不低于」 in a targets list."""
+    facts = facts_of("1987年政府工作报告\n各位代表：\n一、１９８６年工作回顾\n１９８６年同１９７８年相比，国民生产总值由３４８０亿元"
+                     "增加到９３８０亿元，按可比价格计算增长１０２％。部门、地方、企业拥有的预算外资金由３４７亿元增加到１６７０亿元。\n")
+    assert [(f.indicator, f.measure, f.value, f.year) for f in facts] == [
+        ("地区生产总值", "level", 9380.0, 1986), ("地区生产总值", "growth", 102.0, None)]
+    facts = facts_of("2011年政府工作报告\n各位代表：\n三、2011年的工作\n2011年，是“十二五”开局之年。过去一年，我们的各项工作取得了"
+                     "很大成绩。国内生产总值增长10.3%，居民消费价格涨幅控制在 3.3%，城镇新增就业1168万人。\n")
+    assert [(f.indicator, f.value, f.kind, f.year) for f in facts] == [
+        ("地区生产总值", 10.3, "actual", 2010), ("居民消费价格", 3.3, "actual", 2010),
+        ("城镇新增就业", 1168.0, "actual", 2010)]
+    facts = facts_of("2016年政府工作报告\n各位代表：\n一、2015年工作回顾\n国内生产总值增长6.9%。\n"
+                     "二、“十三五”时期主要目标任务和重大举措\n——持续增进民生福祉。实现城镇新增就业5000万人以上。\n")
+    assert [(f.indicator, f.value, f.kind, f.year) for f in facts] == [
+        ("地区生产总值", 6.9, "actual", 2015), ("城镇新增就业", 5000.0, "target", None)]
+    facts = facts_of(NATIONAL_HEAD + "今年经济社会发展的主要预期目标是：国内生产总值增长8%左右；城镇新增就业人数不低于900万人，"
+                     "城镇登记失业率控制在4.6%以内。\n")
+    assert [(f.indicator, f.value, f.kind) for f in facts] == [("地区生产总值", 8.0, "target"), ("城镇新增就业", 900.0, "target")]
+
+
+def test_threshold_in_a_five_year_review_has_no_year() -> None:
+    """宁夏 2026: 「跨越5000亿元大关」 in the five-year account is crossed some time in the period."""
+    facts = facts_of("2026年政府工作报告\n各位代表：\n一、“十四五”时期和2025年工作回顾\n过去五年，我们砥砺奋进。\n"
+                     "地区生产总值跨越5000亿元大关，年均增长5.7%。\n一年来，全年实现地区生产总值5696亿元，增长5.3%。\n")
+    assert [(f.indicator, f.measure, f.value, f.year) for f in facts] == [
+        ("地区生产总值", "growth", 5.7, None), ("地区生产总值", "level", 5696.0, 2025),
+        ("地区生产总值", "growth", 5.3, 2025)]
 
 
 def test_over_several_years_is_not_one_year() -> None:

@@ -23,7 +23,9 @@ from rag.types import Chunk, Document, Section
 _YEAR_IN_TEXT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!度?[^\d]{0,2}月)")
 _TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
 _HORIZON_RE = re.compile(r"到((?:19|20)\d{2})年")
-_RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年)")
+_RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年|过去一年|过去的一年)")
+_PAST_YEAR_RE = re.compile(r"去年|过去一年|过去的一年")
+_LINE_YEAR_RE = re.compile(r"过去一年|过去的一年")  # 「过去一年，…。国内生产总值增长10.3%」
 _CLAUSE_MULTI_RE = re.compile(r"年均|连年|十年|五年|多年|每年|连续\s*[\d一二三四五六七八九十]+\s*年"
                               r"|(?<![\d年])\d{1,2}\s*年(?=增长|提高|增加|累计|来|间)")
 # 「调查失业率稳定在5%左右」: a result held, not a target set
@@ -34,7 +36,11 @@ _HELD_RE = re.compile(r"稳定在|保持在|年产量|连年|每年")
 _FIVE_MARK_RE = re.compile(r"过去的?五年|五年来|这五年|经过五年|的五年|五年间|十[三四五]五[”\"]?(?:时期|期间|以来|收官)")
 _ONE_MARK_RE = re.compile(r"^(?:各位代表[，,！!:：]?\s*)?(?:刚刚过去的|过去的|过去|回顾)?(?:(?:19|20)\d{2}年|一年来|一年)")  # in the clause before the figure: not one year
 _PLAN_HEADING_RE = re.compile(r"(?:((?:19|20)\d{2})年|今年)[^。]{0,6}?(?:重点工作|工作安排|主要任务|工作任务|工作重点)")
-_FUTURE_FIVE_RE = re.compile(r"十五五|今后五年|未来五年")
+_PLAN_RE = re.compile(r"十([一二三四五六])五|今后五年|未来五年")
+_PLAN_START = {"一": 2006, "二": 2011, "三": 2016, "四": 2021, "五": 2026, "六": 2031}  # first year of each plan
+# 「1986年同1978年相比」「2020年到2025年」: a span of years, not one year
+_SPAN_RE = re.compile(r"((?:19|20)\d{2})\s*年\s*(?:同|与|和|较|比)\s*((?:19|20)\d{2})\s*年相比"
+                      r"|((?:19|20)\d{2})\s*年?\s*(?:到|至|—|-|～)\s*((?:19|20)\d{2})\s*年")
 _MULTI_YEAR_RE = re.compile(r"十年来|的五年|这五年|五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
 _PERIOD_RE = re.compile(r"上半年|下半年|前三季度|一季度|\d{1,2}-\d{1,2}月份?|到\d{1,2}月份?|截止目前")
 
@@ -74,6 +80,12 @@ def _nearest_section(doc: Document, pos: int) -> Section | None:
             break
         near = sec
     return near
+
+
+def _future_plan(heading: str, report_year: int | None) -> bool:
+    """Whether ``heading`` names a five-year plan still ahead of the report (「“十三五”时期主要目标」 in 2016)."""
+    return any(not m.group(1) or report_year is None or _PLAN_START[m.group(1)] >= report_year
+               for m in _PLAN_RE.finditer(heading))
 
 
 def five_year_block(text: str, top: Section | None, pos: int) -> bool:
@@ -121,11 +133,12 @@ def _qualifiers(folded: str, clause_start: int, fig: Figure, mention_end: int) -
 
 def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[int], s_start: int,
                p_start: int, p_end: int, mention: tuple[Indicator, int, int], fig: Figure, measure: str,
-               clause_start: int, base: bool = False) -> Fact | None:
+               clause_start: int, base: bool = False, threshold: bool = False) -> Fact | None:
     """The fact of one figure (kind, year, qualifiers decided here).
 
     ``base``: the start value of 「从A提高到B」, kept only in a five-year review, where it is the
-    level of the year before the period (2020 in a 2026 report); elsewhere None.
+    level of the year before the period (2020 in a 2026 report); elsewhere None. ``threshold``: a
+    level stated as a threshold crossed (「迈上4000亿元台阶」), None inside a five-year review.
     """
     ind, m_start, m_end = mention
     o_start, o_end = index[m_start], index[fig.end]
@@ -140,8 +153,11 @@ def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[i
     this_line = folded[line_start + 1: fig.start]
     # 「“十五五”时期的主要目标任务」 above, unless this line names its own year (「2022年我们要…主要目标是」)
     own_year = bool(_YEAR_IN_TEXT_RE.search(this_line))
-    future_five = (bool(_FUTURE_FIVE_RE.search(heading)) and "回顾" not in heading
-                   and not own_year and not _YEAR_IN_TEXT_RE.search(heading))
+    report_year = chunk.year if chunk else doc.year
+    future_five = ((_future_plan(heading, report_year) and "回顾" not in heading
+                    and not _YEAR_IN_TEXT_RE.search(heading))
+                   or (near_is_sub and near is not None and near.kind == "targets"
+                       and _future_plan(near.title, report_year))) and not own_year
     plan_heading = _PLAN_HEADING_RE.search(heading)  # 「三、2026年重点工作」 that describe() did not take as a part
     five_here = future_five or (not own_year and bool(_MULTI_YEAR_RE.search(this_line)))  # this line or heading
     five_years = five_here or bool(  # for results: also the previous line or the sub-section title
@@ -155,8 +171,12 @@ def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[i
     if period and period.group(0) not in quals:
         quals = (*quals, period.group(0))  # a part of the year (上半年, 1-10月份)
 
-    report_year = chunk.year if chunk else doc.year
     # kind
+    clause_before = folded[clause_start: fig.start]
+    cue = TARGET_CLAUSE_RE.search(clause_before)
+    if (cue and cue.group(0) == "控制在" and ((top is not None and top.kind == "review") or _PAST_YEAR_RE.search(this_line))
+            and not {"左右", "以内", "以下"} & set(quals) and not _TARGET_CUE_RE.search(sentence_before)):
+        cue = None  # 「居民消费价格涨幅控制在3.3%」 in a review: the result of keeping a figure down
     if "预计" in sentence_before or (top is not None and "预计" in top.title):
         kind = "forecast"
     elif top is not None and top.kind in ("targets", "plan"):
@@ -167,7 +187,7 @@ def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[i
         kind = "target"
     elif near_is_sub and near is not None and near.kind == "targets":
         kind = "target"  # 「二、“十五五”时期主要目标任务」 inside a review part
-    elif (TARGET_CLAUSE_RE.search(folded[clause_start: fig.start]) or _TARGET_CUE_RE.search(sentence_before)
+    elif (cue or _TARGET_CUE_RE.search(sentence_before)
           or (("左右" in quals or "以内" in quals) and not five_years
               and not _STEADY_RE.search(folded[clause_start: fig.start]))):
         kind = "target"  # a targets list outside a detected targets section; 「5%左右」 is how targets are set
@@ -177,10 +197,13 @@ def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[i
     # year the figure refers to
     years = [int(y) for y in _YEAR_IN_TEXT_RE.findall(part_before)] or [
         int(y) for y in _HORIZON_RE.findall(sentence_before)]  # 「到2030年,…;…达到9万元左右」
-    relative = _RELATIVE_YEAR_RE.findall(sentence_before)
+    relative = _RELATIVE_YEAR_RE.findall(sentence_before) or _LINE_YEAR_RE.findall(this_line)
     year: int | None
     if _CLAUSE_MULTI_RE.search(folded[clause_start: fig.start]):
         year, year_source = None, "multi-year"  # 年均, 五年增长, 连年稳定在
+    elif span := _SPAN_RE.search(part_before):
+        first, last = sorted(int(y) for y in span.groups() if y)
+        year, year_source = (None, "multi-year") if measure == "growth" else (last, "clause")
     elif years:
         year, year_source = years[-1], "clause"
     elif kind == "actual" and five_year_block(doc.text, top, o_start) and (
@@ -204,6 +227,8 @@ def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[i
     else:
         year, year_source = None, "unknown"
 
+    if threshold and five_year_block(doc.text, top, o_start):
+        return None  # 「跨越5000亿元大关」 in a five-year review: crossed some time in the period
     if base:
         if kind != "actual" or not report_year or not five_year_block(doc.text, top, o_start):
             return None

@@ -36,7 +36,8 @@ from rag.types import Chunk, Document
 _SENTENCE_RE = re.compile(r"[。！？!?\n]+")
 _PART_RE = re.compile(r"[；;]+")
 _CLAUSE_RE = re.compile(r"[，,：:]+")
-_BLOCK_RE = re.compile(r"占|比重|比例|排名|居全|第[一二三四五六七八九十\d]|人均|税收|贡献|、|分别|其中")
+_BLOCK_RE = re.compile(r"占|比重|比例|排名|居全|第[一二三四五六七八九十\d]|人均|税收|贡献|、|分别|其中"
+                       r"|(?:高于|低于|快于|慢于)(?:全国|全省|全市|平均)|高出|比全国")
 _CARRY_RE = re.compile(r"^\s*(?:实际|按可比价格计算)?(?:比上年|同比|较上年|比去年|[五十]年|近?\d{1,2}年)?(?:年均)?(?:实际)?"
                        r"(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?|到|至)?\s*$")
 # a clause 「总量突破90万亿元」「实际到位400多亿美元」 continues the indicator named earlier with its level
@@ -48,7 +49,7 @@ _MILESTONE_WORD_RE = re.compile(r"突破|迈上|跨上|跨过|跨越|超过|站�
 _SUBREGION_RE = re.compile(r"经济区|经济圈|经济带|都市圈|城市群|湾区|片区|示范区|县域")
 _TO_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至](?:(?:19|20)\d{2}年的?)?$")
 _FROM_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至]")
-_URBAN_RURAL_RE = re.compile(r"(?:城镇(?:居民)?[和、与及]农村居民|城乡居民)人均可支配收入(?P<name_end>)(?:年均)?分别"
+_URBAN_RURAL_RE = re.compile(r"(?:城镇(?:常住)?(?:居民)?[和、与及]农村(?:常住)?居民|城乡(?:常住)?居民)人均可支配收入(?P<name_end>)(?:年均)?分别"
                              r"(?:增长|达到?|超过|为)?")
 _CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:年均)?"
                           r"(?:(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?|达到?|突破|超过)\s*$")
@@ -63,6 +64,7 @@ _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
     "城镇居民人均可支配收入": (),
     "城镇调查失业率": ("登记",),  # 城镇登记失业率 is another measure
     "进出口总额": ("国家", "地区"),  # 「与共建“一带一路”国家进出口」 is a part of the total
+    "实际利用外资": ("预算",),  # 预算外资金
 }
 _EXCLUDED_NEAR: dict[str, tuple[str, ...]] = {  # anywhere in the 4 characters before the name
     "进出口总额": ("国家", "伙伴", "电商", "跨境", "对"),  # 「对东盟进出口增长8%」
@@ -70,8 +72,8 @@ _EXCLUDED_NEAR: dict[str, tuple[str, ...]] = {  # anywhere in the 4 characters b
 }
 _EXCLUDED_SUFFIXES: dict[str, tuple[str, ...]] = {
     "进出口总额": ("出口", "进口", "实绩", "企业"),  # 「外贸出口增长7.2%」 is exports only
-    "实际利用外资": ("企业", "项目", "机构", "准入", "市场", "占比", "和对外"),  # 「新设外资企业数量增长19.5%」
-    "地区生产总值": ("的比率", "比率", "之比", "的比重", "比重", "能耗", "用水", "电耗", "二氧化碳", "碳排放"),  # 「社会物流总费用与国内生产总值的比率」
+    "实际利用外资": ("企业", "项目", "机构", "准入", "市场", "占比", "和对外", "金"),  # 「新设外资企业数量增长19.5%」
+    "地区生产总值": ("的比率", "比率", "之比", "的比重", "比重", "能耗", "用水", "电耗", "二氧化碳", "碳排放", "贡献"),  # 「社会物流总费用与国内生产总值的比率」
 }
 
 
@@ -144,9 +146,12 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
     current: tuple[Indicator, int, int] | None = None  # indicator, mention start, mention end
     done: set[tuple[str, str]] = set()  # (indicator, measure) already taken in this part
 
-    def emit(mention: tuple[Indicator, int, int], fig: Figure, measure: str, c_start: int, base: bool = False) -> None:
+    pending: list[tuple[tuple[Indicator, int, int], Figure, int]] = []  # thresholds crossed (「迈上6万亿元台阶」)
+
+    def emit(mention: tuple[Indicator, int, int], fig: Figure, measure: str, c_start: int, base: bool = False,
+             threshold: bool = False) -> None:
         fact = make_fact(doc, chunks, folded, index, s_start, p_start, p_end, mention, fig, measure,
-                         clause_start=c_start, base=base)
+                         clause_start=c_start, base=base, threshold=threshold)
         if fact and base:
             out.append(fact)
         elif fact:
@@ -180,7 +185,8 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 lead = folded[c_start: fig.start]
                 if _CARRY_RE.match(lead) and fig.unit in PERCENT_UNITS:
                     emit(current, fig, "growth", c_start)
-                elif (_CARRY_LEVEL_RE.match(lead) and (current[0].name, "level") not in done
+                elif ((_CARRY_LEVEL_RE.match(lead) or (pending and re.fullmatch(r"\s*(?:达到?|为|实现)\s*", lead)))
+                      and (current[0].name, "level") not in done
                       and _unit_fits(current[0].name, "level", fig.unit)):
                     emit(current, fig, "level", c_start)
             continue
@@ -201,8 +207,16 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 gap = folded[prev_end: fig.start]
                 if prev_end == m_end and len(gap) > _MAX_GAP:
                     break
-                if re.match(r"(?:以上|以下|左右)?的(?!(?:较低|较高|合理|较好)?水平)", folded[fig.end: fig.end + 9]):
-                    break  # 「经济总量超500亿元的县域增至12个」: the figure qualifies something else
+                if re.match(r"(?:以上|以下|左右)?(?:的(?!(?:较低|较高|合理|较好)?水平)|县|市|区|企业|园区|项目)",
+                            folded[fig.end: fig.end + 9]):
+                    break  # 「经济总量超500亿元的县域增至12个」「超200亿元县」: the figure qualifies something else
+                if re.match(r"(?:的)?(?:大关|台阶|关口)", folded[fig.end: fig.end + 3]):
+                    # 「迈上6万亿元台阶，达到62661亿元」: the level that follows is the year's; the threshold only
+                    # stands for the level when none follows in the part
+                    if _unit_fits(ind.name, "level", fig.unit):
+                        pending.append(((ind, m_start, m_end), fig, c_start))
+                    prev_end, milestone = fig.end, True
+                    continue
                 nxt = own[j + 1] if j + 1 < len(own) else None
                 if (nxt is not None and _MILESTONE_WORD_RE.search(gap)
                         and _MILESTONE_THEN_RE.search(folded[fig.end: nxt.start])):
@@ -230,6 +244,9 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 seen.add(measure)
                 emit((ind, m_start, m_end), fig, measure, c_start)
                 prev_end = fig.end
+    for mention, fig, c_start in pending:
+        if (mention[0].name, "level") not in done:
+            emit(mention, fig, "level", c_start, threshold=True)
     return out
 
 
@@ -254,6 +271,8 @@ def _respectively(mentions: list[tuple[int, int, Indicator]], figs: list[Figure]
         named = [x for x in mentions if i_start <= x[0] < i_end]
         if len(named) != 1 or named[0][2] is _BLOCKER:
             continue
+        if folded[i_start: named[0][0]].strip() not in ("", "全省", "全市", "全区", "全县", "全国"):
+            continue  # 「对中亚五国、东盟进出口分别增长…」: a part of the indicator
         n_start, n_end, ind = named[0]
         measure = "growth" if (GROWTH_RE.search(m.group(0)) and fig.unit in PERCENT_UNITS) else "level"
         if _unit_fits(ind.name, measure, fig.unit):
