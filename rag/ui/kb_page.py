@@ -31,6 +31,27 @@ def document_table(rows: list[dict[str, Any]]) -> None:
                                 "地区依据 region from": st.column_config.TextColumn(width="large")})
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def planted(index_dir: str, stamp: float) -> list[dict[str, str]]:
+    """Chunks with text planted for an AI reader (cached per index state: ``stamp`` = manifest mtime)."""
+    from rag.ui.kb import planted_text_rows
+
+    return planted_text_rows(Path(index_dir))
+
+
+def planted_warnings(index_dir: Path) -> None:
+    manifest = index_dir / "manifest.sqlite"
+    rows = planted(str(index_dir), manifest.stat().st_mtime if manifest.exists() else 0.0)
+    if not rows:
+        return
+    with st.expander(f"疑似植入的指令 Planted instructions found in {len(rows)} passages",
+                     icon=":material/gpp_maybe:"):
+        st.caption("这些文字是写给 AI 的指令,不是报告内容:回答时已屏蔽,也不进入指标表。请检查这些文件。"
+                   " Text addressed to an AI reader: blanked before answering and kept out of the indicator table."
+                   " Check these files.")
+        st.dataframe(rows, hide_index=True, width="stretch")
+
+
 def show_result() -> None:
     """The outcome of the last import / delete / re-index, under its own heading."""
     result = st.session_state.get("kb_result")
@@ -118,6 +139,7 @@ def kb_page(page: Page) -> None:
     rows = document_rows(Path(settings.index_dir))
     st.caption(f"{len(rows)} 篇文档 documents")
     document_table(rows)
+    planted_warnings(Path(settings.index_dir))
     show_result()
     allowed = admin_ok(settings, "kb")
 
