@@ -26,6 +26,7 @@ from rag.lexicon import (
     find_indicators,
     indicator_by_name,
 )
+from rag.regions import pinyin
 from rag.search.query import ParsedQuestion, short_name
 from rag.textnorm import PERCENT_UNITS, REDACTED_RE, Figure, figures, fold, iter_sentences, mask_figures
 from rag.types import ScoredChunk
@@ -275,8 +276,7 @@ def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[i
     parts = []
     for c in chosen:
         chunk = passages[c.passage].chunk
-        where = "·".join(p for p in (chunk.region or "", f"{chunk.year}年报告" if chunk.year else "") if p)
-        lead = f"{where}:" if where else ""
+        lead = _lead(chunk.region, chunk.year, q.english)
         parts.append(f"{lead}{c.text.rstrip('；;，,')}[{c.passage + 1}]")
     fig = answer_figure(q, best.text)
     redacted = all(c.redacted for c in chosen) or bool(fig is not None and fig.redacted)
@@ -288,6 +288,17 @@ def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[i
         # a figure asked, a statement without one: say what the report does hold, no answer
         return Extract("报告没有给出具体数值,只有:" + parts[0], tuple(c.passage for c in chosen), False, False)
     return Extract("\n".join(parts), tuple(dict.fromkeys(c.passage for c in chosen)), redacted, True)
+
+
+def _lead(region: str | None, year: int | None, english: bool) -> str:
+    """「仓山区·2024年报告:」, or in English 「Cangshan (仓山区), 2024 report: 」 (the quote stays as written)."""
+    if english:
+        name = "the State Council" if region == "国务院" else (
+            f"{pinyin(short_name(region)).title()} ({region})" if region else "")
+        where = ", ".join(p for p in (name, f"{year} report" if year else "") if p)
+        return f"{where[:1].upper() + where[1:]}: " if where else ""
+    where = "·".join(p for p in (region or "", f"{year}年报告" if year else "") if p)
+    return f"{where}:" if where else ""
 
 
 def _masked(text: str) -> str:

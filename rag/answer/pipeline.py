@@ -49,12 +49,12 @@ from rag.answer.guard import (
     leaks_prompt,
     screen_question,
 )
-from rag.answer.route import route
+from rag.answer.route import relative_year, route
 from rag.answer.state import GeneratorState, new_gate
 from rag.config import Settings
 from rag.errors import ModelUnavailableError, RagError
 from rag.ingest.chunking import chunk_id
-from rag.search.query import ParsedQuestion, parse_question, rewrite_followup
+from rag.search.query import ParsedQuestion, parse_question, rewrite_followup, simplified
 from rag.search.retrieve import Retrieval, Retriever
 from rag.types import Answer, Chunk, Filters, ScoredChunk
 
@@ -151,10 +151,12 @@ class Pipeline:
         # guard (rag/answer/guard.py): only the genuine question of a message is parsed (instructions, tasks and
         # decoded payloads are set aside or refused); planted report text / fake [n] never reach the answerer
         vocabulary = None if turns else corpus_vocabulary(self.retriever)  # a follow-up's topic is in earlier turns
-        screened = screen_question(question, vocabulary)
-        asked, blocked = screened.question or question, screened.blocked
+        plain = simplified(question)  # 倉山區 → 仓山区: traditional questions are read in simplified characters
+        screened = screen_question(plain, vocabulary)
+        asked, blocked = screened.question or plain, screened.blocked
         standalone = rewrite_followup(asked, list(turns), self._regions)
-        parsed = self._scoped(parse_question(standalone, self._regions), asked, filters)
+        parsed = relative_year(self._scoped(parse_question(standalone, self._regions), asked, filters),
+                               self.retriever.years_of)
         if blocked is not None:
             retrieval = Retrieval((), {"guard": blocked.kind}, blocked.reason)
         else:

@@ -9,8 +9,9 @@ lookup (its reason is kept for the refusal if lookup finds nothing either).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.answer.answerers.base import Evidence, Search
 from rag.answer.answerers.choose import question_form
@@ -22,6 +23,7 @@ from rag.answer.extractive import Extract
 from rag.search.query import ParsedQuestion
 from rag.types import ScoredChunk
 
+_RELATIVE_YEAR_RE = re.compile(r"今年|去年|本年度|this year|last year", re.I)
 _GENERATED_KINDS = frozenset({"lookup", "open"})  # the model may phrase these; computed and table answers stay as built
 
 
@@ -40,6 +42,20 @@ class Routed:
     def may_generate(self) -> bool:
         """Whether the local model may phrase this answer."""
         return self.kind in _GENERATED_KINDS
+
+
+def relative_year(parsed: ParsedQuestion, years_of: Callable[[str], set[int]]) -> ParsedQuestion:
+    """「今年/去年」 with one region and no year: the region's latest report year (去年: the one it reviews)."""
+    m = _RELATIVE_YEAR_RE.search(parsed.text)
+    if m is None or parsed.years or parsed.report_years or len(parsed.regions) != 1:
+        return parsed
+    years = years_of(parsed.regions[0])
+    if not years:
+        return parsed
+    latest = max(years)
+    if m.group(0).lower() in ("去年", "last year"):
+        return replace(parsed, years=(latest - 1,), intent="actual" if parsed.intent == "any" else parsed.intent)
+    return replace(parsed, years=(latest,))
 
 
 def route(q: ParsedQuestion, passages: list[ScoredChunk], search: Search | None,

@@ -228,6 +228,20 @@ def find_intent(text: str) -> str:
     return "any"
 
 
+@functools.lru_cache(maxsize=1)
+def _t2s() -> object:
+    from opencc_purepy import OpenCC
+
+    return OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """A traditional-Chinese question in simplified characters (倉山區 → 仓山区); others unchanged."""
+    if not re.search(r"[\u4e00-\u9fff]", text):
+        return text
+    return str(_t2s().convert(text))  # type: ignore[attr-defined]
+
+
 def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
     """Parse one standalone question."""
     regions, unknown = region_matcher(known_regions).find(text)

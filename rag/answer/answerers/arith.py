@@ -1,7 +1,7 @@
 """Arithmetic on report figures, done in code and shown as a formula.
 
 Percentages subtract to percentage points (「5.5% − 2.5% = 3.0个百分点」); amounts in compatible units
-are scaled to a common one first (「1.2万亿元 − 9800亿元」 in 亿元); ratios give 「倍」, growth from two
+are scaled to the smaller unit (「6万亿元 − 9800亿元 = 50200亿元」), operands shown as cited; ratios give 「倍」, growth from two
 levels a percentage. Every result is rounded for display only; ``Formula.result`` is exact::
 
     >>> difference(Quantity(5.5, "%"), Quantity(2.5, "%")).text
@@ -78,11 +78,11 @@ def compatible(a: Quantity, b: Quantity) -> bool:
 
 
 def _common(a: Quantity, b: Quantity) -> tuple[Quantity, Quantity]:
-    """Both in the larger of the two units (a unit the reader saw)."""
+    """Both in the smaller of the two units (67665亿元 and 6万亿元 → 亿元: exact, no new decimals)."""
     if a.unit == b.unit:
         return a, b
     (sa, _), (sb, _) = split_unit(a.unit), split_unit(b.unit)
-    unit, scale = (a.unit, sa) if sa >= sb else (b.unit, sb)
+    unit, scale = (a.unit, sa) if sa <= sb else (b.unit, sb)
     conv = [Quantity(float(Decimal(repr(q.value)) * s / scale), unit) for q, s in ((a, sa), (b, sb))]
     return conv[0], conv[1]
 
@@ -97,7 +97,7 @@ def difference(a: Quantity, b: Quantity) -> Formula:
         unit, dec = "个百分点", max(1, _decimals(x.value, y.value))
     else:
         unit, dec = x.unit, _decimals(x.value, y.value)
-    return Formula(f"{x.shown} − {y.shown} = {number(result, dec)}{unit}", result, unit)
+    return Formula(f"{a.shown} − {b.shown} = {number(result, dec)}{unit}", result, unit)
 
 
 def total(parts: list[Quantity]) -> Formula:
@@ -111,7 +111,7 @@ def total(parts: list[Quantity]) -> Formula:
     conv = [_common(conv[0], p)[1] for p in conv]
     result = float(sum(Decimal(repr(p.value)) for p in conv))
     dec = _decimals(*(p.value for p in conv))
-    return Formula(" + ".join(p.shown for p in conv) + f" = {number(result, dec)}{conv[0].unit}", result, conv[0].unit)
+    return Formula(" + ".join(p.shown for p in parts) + f" = {number(result, dec)}{conv[0].unit}", result, conv[0].unit)
 
 
 def ratio(a: Quantity, b: Quantity) -> Formula:
@@ -120,7 +120,7 @@ def ratio(a: Quantity, b: Quantity) -> Formula:
         raise ValueError(f"cannot divide {a.shown} by {b.shown}")
     x, y = _common(a, b)
     result = x.value / y.value
-    return Formula(f"{x.shown} ÷ {y.shown} = {number(result, 2)}倍", result, "倍")
+    return Formula(f"{a.shown} ÷ {b.shown} = {number(result, 2)}倍", result, "倍")
 
 
 def growth(new: Quantity, old: Quantity) -> Formula:
@@ -129,7 +129,7 @@ def growth(new: Quantity, old: Quantity) -> Formula:
         raise ValueError(f"cannot compute growth from {old.shown} to {new.shown}")
     x, y = _common(new, old)
     result = (x.value - y.value) / y.value * 100
-    return Formula(f"({x.shown} − {y.shown}) ÷ {y.shown} = {number(result, 1)}%", result, "%")
+    return Formula(f"({new.shown} − {old.shown}) ÷ {old.shown} = {number(result, 1)}%", result, "%")
 
 
 _FORMULA_RE = re.compile(r"([^\n=:：]*?[\d.]+[^\n=]*?)\s*=\s*(-?[\d.]+(?:个百分点|%|倍|[^\s\[\]，,。;；]{0,4}))")

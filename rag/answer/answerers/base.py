@@ -41,6 +41,18 @@ class Evidence:
     def __post_init__(self) -> None:
         self._ids = {p.chunk.chunk_id: i for i, p in enumerate(self.passages)}
 
+    def found(self, q: ParsedQuestion) -> list[ScoredChunk]:
+        """Passages for ``q`` without adding them (add the ones cited with ``add``)."""
+        return self.search(q) if self.search is not None else list(self.passages)
+
+    def add(self, sc: ScoredChunk) -> int:
+        """The index of ``sc``, appended if new."""
+        i = self._ids.get(sc.chunk.chunk_id)
+        if i is None:
+            i = self._ids[sc.chunk.chunk_id] = len(self.passages)
+            self.passages.append(sc)
+        return i
+
     def more(self, q: ParsedQuestion) -> list[int]:
         """Indices of the passages for ``q`` (searched and appended when ``search`` is set)."""
         if self.search is None:

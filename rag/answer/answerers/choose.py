@@ -25,6 +25,10 @@ OPEN_RE = re.compile(
 
 
 
+STRONG_OPEN_RE = re.compile(r"哪些|如何|怎么|怎样|为什么|为何|措施|举措|\bhow (?:will|do|does|did|to|can)\b|\bwhy\b"
+                            r"|\bwhich (?:measures|steps)|\bplans? (?:for|to)\b", re.I)
+
+
 def question_form(q: ParsedQuestion) -> str:
     """The form: opinion | compute | table | open | lookup."""
     if opinion(q):
@@ -33,6 +37,8 @@ def question_form(q: ParsedQuestion) -> str:
         return "compute"
     if is_table(q):
         return "table"
+    if q.indicators and not STRONG_OPEN_RE.search(q.text):
+        return "lookup"  # 「GDP目标是什么」: a named indicator asks for its figure
     if OPEN_RE.search(q.text) and not FIGURE_ASK_RE.search(q.text):
         return "open"
     return "lookup"

@@ -27,7 +27,7 @@ from rag.answer.answerers.arith import (
 from rag.answer.answerers.base import Draft, Evidence
 from rag.answer.extractive import answer_figure, is_relevant, score_clauses
 from rag.search.query import ParsedQuestion, find_intent
-from rag.textnorm import figures
+from rag.textnorm import figures, fold
 from rag.types import ScoredChunk
 
 COMPUTE_RE = re.compile(
@@ -42,6 +42,7 @@ _GROWTH_RE = re.compile(r"增长了?百分之几|增幅是多少|增长率是多
 _YEAR_RE = re.compile(r"(?:19|20)\d{2}")
 
 
+_THRESHOLD_RE = re.compile(r"突破|超过|迈上|跨过|跨越|逾|近|约|接近")
 RATE_RE = re.compile(r"增速|增幅|增长率|百分点|增长|growth|rate|percent", re.I)
 
 
@@ -51,7 +52,8 @@ def _compatible(options: list[list[tuple[Quantity, str, int]]], wants_rate: bool
     if wants_rate:
         first = sorted(first, key=lambda c: c[0].unit not in PERCENT)
     for head in first:
-        rest = [next((c for c in opts if compatible(head[0], c[0])), None) for opts in options[1:]]
+        rest = [next((c for c in opts if c[0].unit == head[0].unit),  # the same unit first, then a compatible one
+                     next((c for c in opts if compatible(head[0], c[0])), None)) for opts in options[1:]]
         if all(r is not None for r in rest):
             return [head, *[r for r in rest if r is not None]]
     return None
@@ -117,7 +119,9 @@ class ComputeAnswerer:
         for clause in clauses:
             best = answer_figure(sub, clause.text)
             figs = [f for f in figures(clause.text) if not f.redacted and f.value is not None and f.unit]
-            figs.sort(key=lambda f: f is not best)
+            folded = fold(clause.text)
+            # the figure answer_figure picks first; thresholds (突破/迈上6万亿元台阶) after exact values
+            figs.sort(key=lambda f: (f is not best, bool(_THRESHOLD_RE.search(folded[max(0, f.start - 4):f.start]))))
             text = clause.text.strip().rstrip("；;，,。")
             out.extend((Quantity(f.value, f.unit), text, idx[clause.passage]) for f in figs if f.value is not None)
         return out

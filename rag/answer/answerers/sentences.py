@@ -28,7 +28,8 @@ QUESTION_WORDS = frozenset({
 # the question asks for a figure (a number, a rate, a target), not a list or an explanation
 FIGURE_ASK_RE = re.compile(
     r"多少|几[个家项所人万亿倍成条座处批]|百分之几|增速|增幅|增长率|比重|占比|目标是|\d+(?:\.\d+)?\s*%"
-    r"|how (?:much|many|fast)|what (?:was|is|were) the .{0,40}?(?:rate|target|growth|number|amount|total|value)|percent",
+    r"|how (?:much|many|fast)|what (?:was|is|were|are)\b.{0,60}?(?:rate|ratio|target|growth|number|amount|total|value|gdp)"
+    r"|percent",
     re.I,
 )
 _HEADING_NUM_RE = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．])\s*")
