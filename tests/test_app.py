@@ -155,6 +155,13 @@ def test_sidebar_region_filter_is_an_explicit_filter(seed_env: Path) -> None:
     assert any("筛选 Filters: 仓山区" in c.value for c in at.chat_message[0].caption)  # shown with the question
 
 
+def test_filters_survive_a_visit_to_another_page(seed_env: Path) -> None:
+    at = start()
+    at.sidebar.selectbox(key="f_region").set_value("仓山区").run()
+    goto(goto(at, "kb"), "chat")
+    assert at.sidebar.selectbox(key="f_region").value == "仓山区"
+
+
 def test_feedback_is_stored(writable_env: tuple[Path, Path]) -> None:
     index, _ = writable_env
     at = start()

@@ -9,6 +9,7 @@ time. Sidebar filters travel with the question as ``Filters`` (never as text in 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from collections import Counter
@@ -131,6 +132,24 @@ def render_user(msg: dict[str, Any], note: str = "") -> None:
             st.caption(escape_md(" · ".join(b for b in (label, note) if b)))
 
 
+STATUS_EN = [(re.compile(r"排队中.*?(\d+)个"), "queued, {0} ahead"), (re.compile(r"阅读(\d+)段"), "model reading {0} passages"),
+             (re.compile(r"生成|写"), "model writing")]
+
+
+def status_label(status: str, elapsed: float) -> str:
+    """The pipeline's status line with an English gloss and the elapsed time.
+
+    >>> status_label("排队中,前面还有2个", 3.2)
+    '排队中,前面还有2个 queued, 2 ahead · 3 s'
+    >>> status_label("", 12)
+    '准备生成 preparing · 12 s'
+    """
+    if not status:
+        return f"准备生成 preparing · {elapsed:.0f} s"
+    gloss = next((en.format(*m.groups()) for rx, en in STATUS_EN if (m := rx.search(status))), "")
+    return f"{status} {gloss} · {elapsed:.0f} s" if gloss else f"{status} · {elapsed:.0f} s"
+
+
 @st.fragment(run_every=POLL_S)
 def live_answer(job: AnswerJob, page: Page) -> None:
     """The answer being worked out: draft + sources, the model's progress, Stop."""
@@ -143,8 +162,7 @@ def live_answer(job: AnswerJob, page: Page) -> None:
             render_answer({"id": job.id, "answer": job.draft}, page.pipeline.retriever.documents, page.settings,
                           live=True)
         if job.draft is not None or job.status:
-            label = f"{job.status or '准备生成 preparing'} · {job.elapsed:.0f} s"
-            with st.status(label, state="running", expanded=bool(job.pieces)):
+            with st.status(status_label(job.status, job.elapsed), state="running", expanded=bool(job.pieces)):
                 st.caption("模型正在改写答案;在它的文本核对完成前,上面的摘录答案就是答案。"
                            " The model is rewording the answer; until its text is checked, the answer above stands.")
                 if job.pieces:
