@@ -517,3 +517,12 @@ def test_indicator_table_in_an_answer_stays_a_table() -> None:
     assert "根据指标表:\n\n| 地区 | 数值 |\n|---|---|\n" in md  # blank line before the table
     assert '| 仓山区 | 增长5.5%<a href="#m-1">[1]</a> |\n\n未找到' in md  # and after it
     assert "\\|" not in md
+
+
+@pytest.mark.parametrize("module", ["rag.ui.format", "rag.ui.kb", "rag.ui.chat"])
+def test_examples_in_docstrings(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
