@@ -8,6 +8,13 @@ Year: a year stated in the part before the figure (「2023年…」, 「到2030�
 section's year (``Chunk.period_year``), else derived from the report year (targets: the report year;
 results: the year before) and recorded as such (``year_source``). 年均/五年/连年 in the clause,
 five-year sums and five-year targets get ``year=None`` (``year_source="multi-year"``).
+
+Also: a span of years (「1986年同1978年相比」) gives a growth no single year; 「过去一年」 earlier in the
+paragraph makes a result last year's; 「控制在3.3%」 (an exact figure) or 「稳定在5%左右」 in a review is a
+result, not a target; a plan named by number is ahead of the report in its first year (「“十三五”时期
+主要目标」 in 2016); in the five-year account of a review (the paragraphs from 「过去五年」「五年来」 to
+「一年来」「2025年」) growth, sums and levels held every year are multi-year and the level reached is the
+last year's.
 """
 
 from __future__ import annotations

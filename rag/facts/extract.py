@@ -10,13 +10,18 @@
   「地区生产总值677.77亿元,增长9.3%」 gives a level AND a growth fact.
 
 Only the indicators of ``rag.lexicon.INDICATORS`` are extracted, with units that fit them
-(money, people, %, 个百分点). Redacted values (XX亿元) are kept with ``value=None, redacted=True``.
-What each figure means (kind, year, qualifiers) is decided in ``rag.facts.context``.
+(money, people, %, 个百分点, grain; ``rag.facts.fact.unit_fits``). Redacted values (XX亿元) are kept with
+``value=None, redacted=True``. What each figure means (kind, year, qualifiers) is decided in
+``rag.facts.context``; whether a mention is the region's own indicator in ``rag.facts.scope``.
 
-Other rules met in real reports: 「从7248亿元提高到8865亿元」 keeps the end value; 「城镇和农村居民人均可支配收入
-分别增长4.3%、5.5%」 gives the urban figure; 人均GDP, shares (占…比重), 外贸出口, 外资企业,
-海洋生产总值, 大湾区经济总量 are not headline figures. A decline keeps its stated value with the
-qualifier 下降 (display 「下降3.3%」).
+Other rules met in real reports: 「从7248亿元提高到8865亿元」 keeps the end value (and the start value in a
+five-year review); lists before 分别 take their figures in order (「城镇和农村居民人均可支配收入分别增长4.3%、5.5%」
+→ the urban figure); a clause without an indicator continues the one named before it, with a growth
+(「实际回落到6.1%」) or a level (「总量突破90万亿元」, 「实际到位400多亿美元」); a milestone or a threshold gives
+way to the exact level that follows (「突破2万亿元、达到23562亿元」, 「迈上6万亿元台阶，达到62661亿元」);
+人均GDP, shares (占…比重), ratios and intensities (与GDP的比率, 万元生产总值用水量), 登记失业率, gaps to the
+national figure (增幅高于全国0.2个百分点), 外贸出口, 外资企业, 海洋生产总值, 大湾区经济总量 are not headline
+figures. A decline keeps its stated value with the qualifier 下降 (display 「下降3.3%」).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from rag.facts.context import make_fact
-from rag.facts.fact import GRAIN_UNITS, MONEY_UNITS, PEOPLE_INDICATORS, PEOPLE_UNITS, RATE_INDICATORS, Fact
+from rag.facts.fact import Fact, unit_fits
+from rag.facts.scope import BLOCKER, elsewhere, respectively
 from rag.ingest.untrusted import defang
 from rag.lexicon import GROWTH_RE, INDICATORS, Indicator, indicator_by_name
 from rag.textnorm import PERCENT_UNITS, Figure, fold_with_map, scan_figures
@@ -45,17 +51,12 @@ _CARRY_LEVEL_RE = re.compile(r"^\s*(?:总量|总额|总规模|规模|实际到�
 # 「地区生产总值连续迈上4个万亿元台阶、达14.2万亿元」: the value after 、 is the year's figure
 _MILESTONE_THEN_RE = re.compile(r"、\s*(?:达到?|超过?|升至|增至|实现|为)\s*$")
 _MILESTONE_WORD_RE = re.compile(r"突破|迈上|跨上|跨过|跨越|超过|站上|越过")
-# a part of the region (a city, an economic zone) is named just before its own GDP
-_SUBREGION_RE = re.compile(r"经济区|经济圈|经济带|都市圈|城市群|湾区|片区|示范区|县域")
 _TO_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至](?:(?:19|20)\d{2}年的?)?$")
 _FROM_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至]")
 _URBAN_RURAL_RE = re.compile(r"(?:城镇(?:常住)?(?:居民)?[和、与及]农村(?:常住)?居民|城乡(?:常住)?居民)人均可支配收入(?P<name_end>)(?:年均)?分别"
                              r"(?:增长|达到?|超过|为)?")
 _CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:年均)?"
                           r"(?:(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?|达到?|突破|超过)\s*$")
-# 「规上工业增加值、规上服务业营收分别增长6.5%和7%」: the listed items take the figures in order
-_RESPECTIVELY_RE = re.compile(r"分别(?:增长|增速|增幅|下降|提高|达到?|超过|为|是)?")
-_ITEM_SEP_RE = re.compile(r"[、和与及]")
 _MAX_GAP = 14  # characters allowed between an indicator's name and its first figure
 # a mention preceded by these is another indicator (人均GDP, 农村居民人均可支配收入)
 _EXCLUDED_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -92,28 +93,13 @@ def _mentions(text: str) -> list[tuple[int, int, Indicator]]:
                 p in before for p in _EXCLUDED_NEAR.get(ind.name, ()))
             taken.append((m.start(), m.end(), None if excluded else ind))
     return sorted(((s, e, i) for s, e, i in taken if i is not None), key=lambda x: x[0]) + [
-        (s, e, _BLOCKER) for s, e, i in taken if i is None
+        (s, e, BLOCKER) for s, e, i in taken if i is None
     ]
-
-
-_BLOCKER = Indicator("<excluded>", (), ())
 
 
 def _figures(text: str) -> list[Figure]:
     """Figures with a unit in folded text, ranges (「4.5%—5%」) as one; redacted ones too, not a bare unit."""
     return [f for f in scan_figures(text, ranges=True) if f.unit and not f.missing]
-
-
-def _unit_fits(indicator: str, measure: str, unit: str) -> bool:
-    if measure == "growth":
-        return unit in PERCENT_UNITS
-    if indicator in RATE_INDICATORS:
-        return unit in PERCENT_UNITS
-    if indicator in PEOPLE_INDICATORS:
-        return unit in PEOPLE_UNITS
-    if indicator == "粮食产量":
-        return unit in GRAIN_UNITS
-    return unit in MONEY_UNITS
 
 
 def _split(text: str, pattern: re.Pattern[str], start: int, end: int) -> list[tuple[int, int]]:
@@ -170,12 +156,12 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 current = (urban, pair.start() + c_start, pair.start("name_end") + c_start)
                 if after:
                     measure = "growth" if (GROWTH_RE.search(pair.group(0)) and after[0].unit in PERCENT_UNITS) else "level"
-                    if _unit_fits(urban.name, measure, after[0].unit):
+                    if unit_fits(urban.name, measure, after[0].unit):
                         emit(current, after[0], measure, c_start)
             prev_clause = clause
             continue
         mentions = [(s + c_start, e + c_start, ind) for s, e, ind in _mentions(clause)]
-        mentions = [(s, e, _BLOCKER if ind is not _BLOCKER and _elsewhere(doc, folded, c_start, s, prev_clause) else ind)
+        mentions = [(s, e, BLOCKER if ind is not BLOCKER and elsewhere(doc, folded, c_start, s, prev_clause) else ind)
                     for s, e, ind in sorted(mentions, key=lambda m: m[0])]
         prev_clause = clause
         if not mentions:
@@ -187,14 +173,14 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                     emit(current, fig, "growth", c_start)
                 elif ((_CARRY_LEVEL_RE.match(lead) or (pending and re.fullmatch(r"\s*(?:达到?|为|实现)\s*", lead)))
                       and (current[0].name, "level") not in done
-                      and _unit_fits(current[0].name, "level", fig.unit)):
+                      and unit_fits(current[0].name, "level", fig.unit)):
                     emit(current, fig, "level", c_start)
             continue
-        if _respectively(mentions, figs, folded, c_start, c_end, emit):
+        if respectively(mentions, figs, folded, c_start, c_end, emit):
             current = None
             continue
         for k, (m_start, m_end, ind) in enumerate(mentions):
-            if ind is _BLOCKER:
+            if ind is BLOCKER:
                 current = None
                 continue
             current = (ind, m_start, m_end)
@@ -213,7 +199,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 if re.match(r"(?:的)?(?:大关|台阶|关口)", folded[fig.end: fig.end + 3]):
                     # 「迈上6万亿元台阶，达到62661亿元」: the level that follows is the year's; the threshold only
                     # stands for the level when none follows in the part
-                    if _unit_fits(ind.name, "level", fig.unit):
+                    if unit_fits(ind.name, "level", fig.unit):
                         pending.append(((ind, m_start, m_end), fig, c_start))
                     prev_end, milestone = fig.end, True
                     continue
@@ -227,7 +213,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                 if ("从" in gap or "由" in gap) and _FROM_RE.match(folded[fig.end: fig.end + 4]):
                     # 「从7248亿元提高到8865亿元」: the end value is the year's; the start value is kept only
                     # where its year is known (a five-year review: the year before the period)
-                    if not GROWTH_RE.search(ind_text(folded, m_start, m_end)) and _unit_fits(ind.name, "level", fig.unit):
+                    if not GROWTH_RE.search(ind_text(folded, m_start, m_end)) and unit_fits(ind.name, "level", fig.unit):
                         emit((ind, m_start, m_end), fig, "level", c_start, base=True)
                     prev_end = fig.end
                     continue
@@ -239,7 +225,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                     break  # 「…占…比重」, 「分别…、…」 — but 「60199.45亿元、增长5%」 continues
                 growth_word = GROWTH_RE.search(gap) or GROWTH_RE.search(ind_text(folded, m_start, m_end))
                 measure = "growth" if (growth_word and fig.unit in PERCENT_UNITS) else "level"
-                if measure in seen or not _unit_fits(ind.name, measure, fig.unit):
+                if measure in seen or not unit_fits(ind.name, measure, fig.unit):
                     break
                 seen.add(measure)
                 emit((ind, m_start, m_end), fig, measure, c_start)
@@ -248,59 +234,6 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
         if (mention[0].name, "level") not in done:
             emit(mention, fig, "level", c_start, threshold=True)
     return out
-
-
-def _respectively(mentions: list[tuple[int, int, Indicator]], figs: list[Figure], folded: str, c_start: int,
-                  c_end: int, emit: Callable[[tuple[Indicator, int, int], Figure, str, int], None]) -> bool:
-    """「A、B分别增长x和y」: the i-th listed item takes the i-th figure; True when the clause was read so."""
-    m = _RESPECTIVELY_RE.search(folded, c_start, c_end)
-    if not m or not any(s < m.start() and ind is not _BLOCKER for s, _, ind in mentions):
-        return False
-    listed = [f for f in figs if f.start >= m.end()]
-    listed = [f for i, f in enumerate(listed)
-              if i == 0 and f.start - m.end() <= 2 or i > 0 and re.fullmatch(r"\s*[、和及与]\s*", folded[listed[i - 1].end: f.start])]
-    if len(listed) < 2:
-        return False
-    items: list[tuple[int, int]] = []
-    s = c_start
-    for sep in _ITEM_SEP_RE.finditer(folded, c_start, m.start()):
-        items.append((s, sep.start()))
-        s = sep.end()
-    items.append((s, m.start()))
-    for (i_start, i_end), fig in zip(items, listed, strict=False):
-        named = [x for x in mentions if i_start <= x[0] < i_end]
-        if len(named) != 1 or named[0][2] is _BLOCKER:
-            continue
-        if folded[i_start: named[0][0]].strip() not in ("", "全省", "全市", "全区", "全县", "全国"):
-            continue  # 「对中亚五国、东盟进出口分别增长…」: a part of the indicator
-        n_start, n_end, ind = named[0]
-        measure = "growth" if (GROWTH_RE.search(m.group(0)) and fig.unit in PERCENT_UNITS) else "level"
-        if _unit_fits(ind.name, measure, fig.unit):
-            emit((ind, n_start, n_end), fig, measure, c_start)
-    return True
-
-
-def _elsewhere(doc: Document, folded: str, c_start: int, m_start: int, prev_clause: str) -> bool:
-    """Whether a mention is another place's figure (「泸州经济总量」, 「成都平原经济区经济总量」).
-
-    A clause that starts with the indicator takes its subject from the previous clause
-    (「成渝地区双城经济圈建设走深走实，经济总量超9万亿元」).
-    """
-    before = folded[c_start:m_start]
-    if _SUBREGION_RE.search(before) or (not before.strip() and _SUBREGION_RE.search(prev_clause)):
-        return True
-    if not before.strip():
-        return False
-    from rag.regions import gazetteer, short_name
-
-    own = {doc.region or "", short_name(doc.region or "")}
-    for mention in gazetteer().mentions(before, short=True):
-        place = mention.places[0]
-        if mention.text in own or place.name in own:
-            continue
-        if mention.text == place.name or place.level in ("province", "city"):
-            return True
-    return False
 
 
 def ind_text(folded: str, start: int, end: int) -> str:

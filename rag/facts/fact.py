@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rag.textnorm import PERCENT_UNITS
+
 KINDS = ("target", "actual", "forecast")
 KIND_ZH = {"target": "目标", "actual": "实际", "forecast": "预计"}
 MEASURE_ZH = {"level": "总量", "growth": "增速"}
@@ -62,3 +64,14 @@ class Fact:
         return before + text + after
 
 
+def unit_fits(indicator: str, measure: str, unit: str) -> bool:
+    """Whether ``unit`` suits a ``measure`` (level/growth) of ``indicator`` (money, people, %, grain)."""
+    if measure == "growth":
+        return unit in PERCENT_UNITS
+    if indicator in RATE_INDICATORS:
+        return unit in PERCENT_UNITS
+    if indicator in PEOPLE_INDICATORS:
+        return unit in PEOPLE_UNITS
+    if indicator == "粮食产量":
+        return unit in GRAIN_UNITS
+    return unit in MONEY_UNITS
