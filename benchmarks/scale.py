@@ -86,7 +86,7 @@ def _variants(base: Path, target: int) -> tuple[Iterator[tuple[Any, list[str], n
     got = src.collection.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
     vec = {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], got["embeddings"], strict=True)}
     regions = sorted({c.region for c in chunks if c.region})
-    info = {"base": str(base), "base_chunks": len(chunks), "embedder": embedder, "dim": len(next(iter(vec.values()))),
+    info: dict[str, Any] = {"base": str(base), "base_chunks": len(chunks), "embedder": embedder, "dim": len(next(iter(vec.values()))),
             "variants": -(-target // len(chunks)), "noise_sigma": NOISE_SIGMA}
 
     def gen() -> Iterator[tuple[Any, list[str], np.ndarray]]:
@@ -145,6 +145,13 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         checkpoints = {args.target // 10, args.target // 2, args.target}
         batch: list[tuple[Any, list[str], np.ndarray]] = []
         done = 0
+        if args.finish:  # a build stopped early: index what both stores hold, say how many
+            kept = set(coll.get(include=[])["ids"])
+            gone = [r[0] for r in m.db.execute("SELECT chunk_id FROM chunks") if r[0] not in kept]
+            with m.db:
+                m.db.executemany("DELETE FROM chunks WHERE chunk_id=?", [(c,) for c in gone])
+            out["stopped_early_at"] = len(kept)
+            rows = iter(())
         for item in rows:
             batch.append(item)
             if len(batch) == BATCH or done + len(batch) == args.target:
@@ -298,11 +305,12 @@ def main() -> None:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--query-only", action="store_true")
+    p.add_argument("--finish", action="store_true", help="a build stopped early: keyword index + query over what exists")
     p.add_argument("--retriever", action="store_true", help="also load the app's Retriever over the index")
     p.add_argument("--out", default=str(OUT / "scale_results.json"))
     args = p.parse_args()
     result: dict[str, Any] = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
-    key = f"{args.target // 1000}k"
+    key = f"{args.target // 1000}k" + ("-partial" if args.finish else "")
     row = result.setdefault(key, {})
     row["machine"] = {"cpus": os.cpu_count(), "load_avg": os.getloadavg()}
     if not args.query_only:
