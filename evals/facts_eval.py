@@ -69,6 +69,12 @@ UNSEEN_FILES = (_DATA / "provincial_2026" / "2026_江苏省_政府工作报告.t
 UNSEEN2_LABELS = REPO_ROOT / "evals" / "facts_unseen2.jsonl"
 UNSEEN2_FILES = (_DATA / "national_reports" / "2009年中华人民共和国国务院政府工作报告.txt",
                  _DATA / "provincial_2026" / "2026_山东省_政府工作报告.txt")
+# a third blind batch, labelled after the fixes prompted by the first two (blind first run: headline
+# P 100% / R 64.5% (20 of 31), 0 confusions: percentages in Chinese numerals in 1995, 规模工业增加值;
+# `python evals/facts_eval.py --unseen3`)
+UNSEEN3_LABELS = REPO_ROOT / "evals" / "facts_unseen3.jsonl"
+UNSEEN3_FILES = (_DATA / "national_reports" / "1995年中华人民共和国国务院政府工作报告.txt",
+                 _DATA / "provincial_2026" / "2026_湖南省_政府工作报告.txt")
 HEADLINE = frozenset(ind.name for ind in INDICATORS)
 
 Key = tuple[Any, ...]
@@ -233,11 +239,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="score the unseen reports (evals/facts_unseen.jsonl)")
     ap.add_argument("--unseen2", action="store_true",
                     help="score the second blind batch (evals/facts_unseen2.jsonl)")
-    ap.add_argument("--all", action="store_true", help="score the seed corpus, the held-out and both unseen batches")
+    ap.add_argument("--unseen3", action="store_true",
+                    help="score the third blind batch (evals/facts_unseen3.jsonl)")
+    ap.add_argument("--all", action="store_true", help="score the seed corpus, the held-out and the unseen batches")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     runs: list[tuple[str, Path, Path | Sequence[Path]]] = []
-    if args.all or not (args.heldout or args.unseen or args.unseen2):
+    if args.all or not (args.heldout or args.unseen or args.unseen2 or args.unseen3):
         runs.append(("labelled", args.labels, args.corpus))
     if args.all or args.heldout:
         runs.append(("heldout", HELDOUT_LABELS, HELDOUT_FILES))
@@ -245,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(("unseen", UNSEEN_LABELS, UNSEEN_FILES))
     if args.all or args.unseen2:
         runs.append(("unseen2", UNSEEN2_LABELS, UNSEEN2_FILES))
+    if args.all or args.unseen3:
+        runs.append(("unseen3", UNSEEN3_LABELS, UNSEEN3_FILES))
     results = []
     for name, labels, corpus in runs:
         if not isinstance(corpus, Path):

@@ -28,7 +28,8 @@ from rag.textnorm import Figure
 from rag.types import Chunk, Document, Section
 
 _YEAR_IN_TEXT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!度?[^\d]{0,2}月)")
-_TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:")  # earlier in the sentence: a targets list
+_TARGET_CUE_RE = re.compile(r"预期目标|主要目标|目标是|目标为|目标:|目标[,，]?\s*(?:定为|确定为)"
+                            r"|今年计划|计划要求|计划规定|计划草案|[六七八九十]五[”\"]?计划")  # earlier in the sentence: a targets list
 _HORIZON_RE = re.compile(r"到((?:19|20)\d{2})年")
 _RELATIVE_YEAR_RE = re.compile(r"(?<![比较同])(今年|去年|过去一年|过去的一年)")
 _PAST_YEAR_RE = re.compile(r"去年|过去一年|过去的一年")
@@ -46,8 +47,10 @@ _PLAN_HEADING_RE = re.compile(r"(?:((?:19|20)\d{2})年|今年)[^。]{0,6}?(?:重
 _PLAN_RE = re.compile(r"十([一二三四五六])五|今后五年|未来五年")
 _PLAN_START = {"一": 2006, "二": 2011, "三": 2016, "四": 2021, "五": 2026, "六": 2031}  # first year of each plan
 # 「1986年同1978年相比」「2020年到2025年」: a span of years, not one year
-_SPAN_RE = re.compile(r"((?:19|20)\d{2})\s*年\s*(?:同|与|和|较|比)\s*((?:19|20)\d{2})\s*年相比"
-                      r"|((?:19|20)\d{2})\s*年?\s*(?:到|至|—|-|～)\s*((?:19|20)\d{2})\s*年")
+_Y = r"(?:19|20)\d{2}|[一二][九〇零][〇零一二三四五六七八九]{2}"  # 1986, 一九八六
+_SPAN_RE = re.compile(rf"({_Y})\s*年\s*(?:同|与|和|较|比)\s*({_Y})\s*年相比"
+                      rf"|({_Y})\s*年?\s*(?:到|至|—|-|～)\s*({_Y})\s*年")
+_CN_DIGIT = str.maketrans("〇零一二三四五六七八九", "00123456789")
 _MULTI_YEAR_RE = re.compile(r"十年来|的五年|这五年|五年来|过去五年|过去的五年|今后五年|未来五年|五年累计|五年共|五年间|[“\"]?十[三四五]五[”\"]?时期|十[三四五]五期间")
 _PERIOD_RE = re.compile(r"上半年|下半年|前三季度|一季度|\d{1,2}-\d{1,2}月份?|到\d{1,2}月份?|截止目前")
 
@@ -209,7 +212,7 @@ def make_fact(doc: Document, chunks: Sequence[Chunk], folded: str, index: list[i
     if _CLAUSE_MULTI_RE.search(folded[clause_start: fig.start]):
         year, year_source = None, "multi-year"  # 年均, 五年增长, 连年稳定在
     elif span := _SPAN_RE.search(part_before):
-        first, last = sorted(int(y) for y in span.groups() if y)
+        first, last = sorted(int(y.translate(_CN_DIGIT)) for y in span.groups() if y)
         year, year_source = (None, "multi-year") if measure == "growth" else (last, "clause")
     elif years:
         year, year_source = years[-1], "clause"

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 from rag.facts.context import make_fact
 from rag.facts.fact import Fact, unit_fits
+from rag.facts.numerals import digit_percents
 from rag.facts.scope import BLOCKER, elsewhere, respectively
 from rag.ingest.untrusted import defang
 from rag.lexicon import GROWTH_RE, INDICATORS, Indicator, indicator_by_name
@@ -44,18 +45,21 @@ _PART_RE = re.compile(r"[；;]+")
 _CLAUSE_RE = re.compile(r"[，,：:]+")
 _BLOCK_RE = re.compile(r"占|比重|比例|排名|居全|第[一二三四五六七八九十\d]|人均|税收|贡献|、|分别|其中"
                        r"|(?:高于|低于|快于|慢于)(?:全国|全省|全市|平均)|高出|比全国")
-_CARRY_RE = re.compile(r"^\s*(?:实际|按可比价格计算)?(?:比上年|同比|较上年|比去年|[五十]年|近?\d{1,2}年)?(?:年均)?(?:实际)?"
+_COMPARED = r"(?:比上年|同比|较上年|比去年|较[“\"]?十[一二三四五]五[”\"]?(?:时期|期间|末)?)"  # 「较“十三五”增长16.3%」
+_CARRY_RE = re.compile(rf"^\s*(?:实际|按可比价格计算)?(?:{_COMPARED}|[五十]年|近?\d{{1,2}}年)?(?:年均)?(?:实际)?"
                        r"(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?|到|至)?\s*$")
 # a clause 「总量突破90万亿元」「实际到位400多亿美元」 continues the indicator named earlier with its level
-_CARRY_LEVEL_RE = re.compile(r"^\s*(?:总量|总额|总规模|规模|实际到位|实际使用)(?:达到?|突破|超过?|为|升至|增至|迈上)?\s*$")
+_CARRY_LEVEL_RE = re.compile(r"^\s*(?:总量|总额|总规模|规模|实际到位|实际使用|实际金额)(?:达到?|突破|超过?|为|升至|增至|迈上)?\s*$")
 # 「地区生产总值连续迈上4个万亿元台阶、达14.2万亿元」: the value after 、 is the year's figure
 _MILESTONE_THEN_RE = re.compile(r"、\s*(?:达到?|超过?|升至|增至|实现|为)\s*$")
 _MILESTONE_WORD_RE = re.compile(r"突破|迈上|跨上|跨过|跨越|超过|站上|越过")
-_TO_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至](?:(?:19|20)\d{2}年的?)?$")
-_FROM_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小)?[到至]")
+_TO_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小|回落|减少|调高|调低|调整)?[到至](?:(?:19|20)\d{2}年的?)?$")
+_FROM_RE = re.compile(r"^(?:提高|增加|增长|提升|上升|扩大|降低|下降|降|缩小|回落|减少|调高|调低|调整)?[到至]")
+# 「经济增长速度的宏观调控目标，定为8至9%」: a growth named in one clause, its figure in the next
+_GROWTH_VALUE_RE = re.compile(r"^\s*(?:定为|确定为|为|是)\s*$")
 _URBAN_RURAL_RE = re.compile(r"(?:城镇(?:常住)?(?:居民)?[和、与及]农村(?:常住)?居民|城乡(?:常住)?居民)人均可支配收入(?P<name_end>)(?:年均)?分别"
                              r"(?:增长|达到?|超过|为)?")
-_CONTINUE_RE = re.compile(r"^[、和及]\s*(?:比上年|同比|较上年|比去年)?(?:年均)?"
+_CONTINUE_RE = re.compile(rf"^[、和及]\s*(?:[^\d、，,占比人均其中分别]{{1,10}}、)?{_COMPARED}?(?:年均)?"
                           r"(?:(?:增长|增速|增幅|下降|提高|回落|上涨)(?:了|为|达到?)?|达到?|突破|超过)\s*$")
 _MAX_GAP = 14  # characters allowed between an indicator's name and its first figure
 # a mention preceded by these is another indicator (人均GDP, 农村居民人均可支配收入)
@@ -117,6 +121,7 @@ def _split(text: str, pattern: re.Pattern[str], start: int, end: int) -> list[tu
 def extract_facts(doc: Document, chunks: Sequence[Chunk]) -> list[Fact]:
     """Facts of the headline indicators in ``doc`` (see the module docstring); spans index doc.text."""
     folded, index = fold_with_map(defang(doc.text))  # guard: an instruction to an assistant is no fact
+    folded, index = digit_percents(folded, index)  # 「百分之十一点八」 in older reports
     doc_chunks = sorted((c for c in chunks if c.doc_id == doc.doc_id), key=lambda c: c.start)
     facts: list[Fact] = []
     for s_start, s_end in _split(folded, _SENTENCE_RE, 0, len(folded)):
@@ -169,7 +174,8 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
             if current is not None and figs:
                 fig = figs[0]
                 lead = folded[c_start: fig.start]
-                if _CARRY_RE.match(lead) and fig.unit in PERCENT_UNITS:
+                if fig.unit in PERCENT_UNITS and (_CARRY_RE.match(lead) or (
+                        _GROWTH_VALUE_RE.match(lead) and GROWTH_RE.search(ind_text(folded, current[1], current[2])))):
                     emit(current, fig, "growth", c_start)
                 elif ((_CARRY_LEVEL_RE.match(lead) or (pending and re.fullmatch(r"\s*(?:达到?|为|实现)\s*", lead)))
                       and (current[0].name, "level") not in done
@@ -187,7 +193,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
             next_mention = mentions[k + 1][0] if k + 1 < len(mentions) else c_end
             seen: set[str] = set()
             prev_end = m_end
-            milestone = False
+            milestone = from_growth = False
             own = [f for f in figs if m_end <= f.start < next_mention]
             for j, fig in enumerate(own):
                 gap = folded[prev_end: fig.start]
@@ -215,7 +221,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                     # where its year is known (a five-year review: the year before the period)
                     if not GROWTH_RE.search(ind_text(folded, m_start, m_end)) and unit_fits(ind.name, "level", fig.unit):
                         emit((ind, m_start, m_end), fig, "level", c_start, base=True)
-                    prev_end = fig.end
+                    prev_end, from_growth = fig.end, bool(GROWTH_RE.search(gap))  # 「增长幅度由58.6%回落到27.8%」
                     continue
                 if prev_end > m_end and _TO_RE.match(gap):
                     gap = ""
@@ -223,7 +229,7 @@ def _part_facts(doc: Document, chunks: Sequence[Chunk], folded: str, index: list
                     gap = ""  # 「跨过两个万亿元大关、超过6万亿元」
                 if _BLOCK_RE.search(gap) and not (prev_end > m_end and _CONTINUE_RE.match(gap)):
                     break  # 「…占…比重」, 「分别…、…」 — but 「60199.45亿元、增长5%」 continues
-                growth_word = GROWTH_RE.search(gap) or GROWTH_RE.search(ind_text(folded, m_start, m_end))
+                growth_word = GROWTH_RE.search(gap) or GROWTH_RE.search(ind_text(folded, m_start, m_end)) or from_growth
                 measure = "growth" if (growth_word and fig.unit in PERCENT_UNITS) else "level"
                 if measure in seen or not unit_fits(ind.name, measure, fig.unit):
                     break
