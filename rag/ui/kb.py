@@ -148,8 +148,8 @@ def upload_results(saved: Sequence[Path], report: IngestReport) -> list[dict[str
             if _same(src, path):
                 row = _row(path.name, "duplicate", f"same content as {other}")
         for src, reason in report.skipped:
-            if _same(src, path):
-                row = _row(path.name, "skipped", reason)
+            if _same(src, path):  # the row names the file: the reason need not repeat its full path
+                row = _row(path.name, "skipped", reason.removeprefix(f"{src}: ").removeprefix(f"{path}: "))
         for src, region, evidence in report.inferred:
             if _same(src, path):
                 row["detail"] = (row["detail"] + "; " if row["detail"] else "") + f"地区推断为{region}: {evidence}"
