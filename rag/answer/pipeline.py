@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answer.align import align
+from rag.answer.answerers.choose import question_form
 from rag.answer.answerers.refuse import mark_redacted
 from rag.answer.compose import (
     SNIPPET_CHARS,
@@ -59,7 +60,7 @@ from rag.search.retrieve import Retrieval, Retriever
 from rag.types import Answer, Chunk, Filters, ScoredChunk
 
 CONTEXT_PASSAGES = 3
-OPEN_CONTEXT, OPEN_SNIPPET = 5, 240  # open questions: more passages, longer snippets, several points
+OPEN_CONTEXT, OPEN_SNIPPET, OPEN_RETRIEVE = 5, 240, 10  # open questions: more passages, longer snippets, several points
 
 
 @dataclass
@@ -160,7 +161,8 @@ class Pipeline:
         if blocked is not None:
             retrieval = Retrieval((), {"guard": blocked.kind}, blocked.reason)
         else:
-            retrieval = self._retrieve(parsed)
+            # open questions read more passages: their points are spread over a report's sections
+            retrieval = self._retrieve(parsed, OPEN_RETRIEVE if question_form(parsed) == "open" else None)
         passages = defang_passages(list(retrieval.passages))
         # the answerer for this kind of question (rag/answer/answerers): open, compute, table, refuse or lookup
         routed = route(parsed, passages, self._sub_search, self._regions, self.retriever.years_of) \
@@ -218,9 +220,9 @@ class Pipeline:
         found = self.retriever.search(sub, max(3, self.settings.top_k - 2))
         return defang_passages(list(found.passages)) if not found.refusal else []
 
-    def _retrieve(self, parsed: ParsedQuestion) -> Retrieval:
+    def _retrieve(self, parsed: ParsedQuestion, k: int | None = None) -> Retrieval:
         if len(parsed.regions) <= 1:
-            return self.retriever.search(parsed)
+            return self.retriever.search(parsed, k)
         # comparisons: search each region on its own so every region gets passages
         per = max(2, self.settings.top_k // len(parsed.regions) + 1)
         results = [self.retriever.search(ParsedQuestion(**{**parsed.__dict__, "regions": (r,)}), per)

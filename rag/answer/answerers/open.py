@@ -19,6 +19,7 @@ from rag.textnorm import REDACTED_RE
 
 PLAN_CUE_RE = re.compile(r"打算|计划|将要|准备|重点|任务|安排|目标|举措|措施|要做|怎么干|部署|plan|will|priorit|goal")
 REVIEW_CUE_RE = re.compile(r"做了|成效|成绩|取得|完成|回顾|进展|亮点|过去|去年|achiev|did|done|progress")
+BOILERPLATE_RE = re.compile(r"习近平|党的二十大|二十届|总基调|指导思想|新发展理念|新发展格局|紧密地团结|各位代表")
 LAMBDA = 0.7  # MMR: relevance vs. novelty
 
 
@@ -43,6 +44,8 @@ class OpenAnswerer:
             rel += 0.3
         if REDACTED_RE.search(unit.text):
             rel -= 0.3
+        if BOILERPLATE_RE.search(unit.text):
+            rel -= 0.8  # the guiding-ideology preamble every report has says nothing about the question
         if len(unit.text) < 12:
             rel -= 0.5
         return rel / (1.0 + 0.08 * unit.passage)
@@ -51,7 +54,8 @@ class OpenAnswerer:
         """Up to ``max_points`` points, MMR-diversified, each cited."""
         weights = content_weights(q)
         cands = [(self.score(q, evidence, u, weights), u) for u in units(evidence.passages)]
-        cands = [(s, u) for s, u in cands if s > 0]
+        cands = [(s, u) for s, u in cands if s > 0
+                 and (not weights or coverage(weights, u.text) + coverage(weights, u.context) > 0)]
         if not cands:
             return Draft(self.kind, "", found=False, reason="检索到的段落中没有与问题相关的句子。")
         cands.sort(key=lambda su: -su[0])

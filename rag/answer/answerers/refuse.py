@@ -33,7 +33,7 @@ def opinion(q: ParsedQuestion) -> str:
     return ""
 
 
-def evidence_reason(q: ParsedQuestion, evidence: Evidence, top: int = 5) -> str:
+def evidence_reason(q: ParsedQuestion, evidence: Evidence, top: int = 10) -> str:
     """Why the best passages do not answer the question ("" when they may)."""
     weights = content_weights(q)
     if not weights or not evidence.passages:

@@ -23,7 +23,7 @@ QUESTION_WORDS = frozenset({
     "根据", "安排", "要", "哪些事", "事", "打算", "计划", "全国", "国家", "分别", "how", "much", "many", "what", "which",
     "the", "of", "in", "is", "was", "s", "to", "a", "and", "for", "did", "does", "do", "report", "government", "work",
     "about", "plan", "plans", "year", "its", "their", "there", "are", "were", "will", "on", "an", "by", "with",
-    "重点", "工作", "事情", "哪些方面", "做些", "干", "主要有",  # what a plan/review question asks for, not its topic
+    "重点", "工作", "事情", "哪些方面", "做些", "干", "主要有", "做好", "抓好", "开展", "推进", "哪几",  # what a plan/review question asks for, not its topic
 })
 # the question asks for a figure (a number, a rate, a target), not a list or an explanation
 FIGURE_ASK_RE = re.compile(
