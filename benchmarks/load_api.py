@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -150,13 +151,19 @@ def client(i: int, args: argparse.Namespace, base: str, questions: list[str], ou
     import httpx
 
     rng = random.Random(args.seed * 1000 + i)
+    deadline = time.monotonic() + args.max_seconds
     with httpx.Client(timeout=args.timeout) as http:
         for _ in range(args.rounds):
+            if time.monotonic() > deadline:  # no new requests after --max-seconds; those in flight finish
+                break
             question = rng.choice(questions)
             if rng.random() < args.chat_share:
                 out.append(do_chat(http, base, question, args.model))
             else:
                 out.append(do_search(http, base, question))
+            r = out[-1]
+            print(f"{len(out):4d} {r.kind:6s} {r.status} {r.end - r.start:7.2f}s {r.error[:80]}", file=sys.stderr,
+                  flush=True)
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -180,7 +187,7 @@ def summarize(results: list[Result], mon: Monitor, args: argparse.Namespace, wal
     return {
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "md")},
         "machine": {"cpus": os.cpu_count(), "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
-        "wall_s": round(wall, 1), "requests": len(results),
+        "wall_s": round(wall, 1), "requests": len(results), "not_sent": args.clients * args.rounds - len(results),
         "search": {"sent": len(searches), "ok": len(ok_s), "failed": len(searches) - len(ok_s),
                    "all_ms": {"p50": pct([r.end - r.start for r in ok_s], 0.5),
                               "p95": pct([r.end - r.start for r in ok_s], 0.95)},
@@ -222,7 +229,8 @@ def markdown(s: dict[str, Any]) -> str:
         f"Chats: {ch['sent']} sent, {ch['finished']} finished ({ch['generated_by_model']} went through the model), "
         f"{ch['refused_429']} got 429 (Retry-After {', '.join(ch['retry_after_s']) or '—'} s), "
         f"{ch['timed_out']} timed out, {len(ch['errors'])} other errors; searches failed: {q['failed']}; "
-        f"5xx: {s['server_errors_5xx']}; most requests seen waiting: {s['max_waiting_seen']}.", ""])
+        f"5xx: {s['server_errors_5xx']}; most requests seen waiting: {s['max_waiting_seen']}; requests not sent "
+        f"(clients stop starting new ones after {c['max_seconds']:.0f} s): {s['not_sent']}.", ""])
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -270,12 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chat-share", type=float, default=0.3)
     p.add_argument("--max-queue", type=int, default=8)
     p.add_argument("--timeout", type=float, default=600, help="client timeout per request (s): beyond it = hung")
+    p.add_argument("--max-seconds", type=float, default=600, help="clients send no new request after this")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--port", type=int)
     p.add_argument("--log", default="/tmp/load_api_serve.log")
     p.add_argument("--json", help="write the summary (and every request) here")
     p.add_argument("--md", help="write the markdown section here")
     args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the server process is stopped too
     summary = run(args)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -14,7 +14,7 @@ from benchmarks.load_api import run
 
 def test_twenty_clients_mixing_search_and_chat(seed_index: Path, tmp_path: Path) -> None:
     args = argparse.Namespace(index=str(seed_index), generator="extractive", model="gov-report-rag", clients=20,
-                              rounds=2, chat_share=0.4, max_queue=8, timeout=120, seed=3, port=None,
+                              rounds=2, chat_share=0.4, max_queue=8, timeout=120, max_seconds=300, seed=3, port=None,
                               log=str(tmp_path / "serve.log"), json=None, md=None)
     summary = run(args)
     assert summary["requests"] == 40
