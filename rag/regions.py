@@ -26,7 +26,6 @@ import functools
 import importlib.util
 import io
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,10 +188,6 @@ class Gazetteer:
         rank = {lvl: i for i, lvl in enumerate(LEVELS)}
         best = max(found, key=lambda m: (rank[m.places[0].level], -m.start))
         return best.name
-
-    def iter_names(self) -> Iterator[str]:
-        """Every full name."""
-        return iter(self.by_name)
 
 
 @functools.lru_cache(maxsize=1)

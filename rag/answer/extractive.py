@@ -303,8 +303,3 @@ def _lead(region: str | None, year: int | None, english: bool) -> str:
 
 def _masked(text: str) -> str:
     return re.sub(r"[，,;；。]", "", mask_figures(text, ""))
-
-
-def answer_indicators(text: str) -> list[str]:
-    """Indicator names in an answer text (used by checks and the UI)."""
-    return [i.name for i in find_indicators(text)]

@@ -10,6 +10,7 @@ import re
 
 from rag.answer.extractive import Extract
 from rag.config import Settings
+from rag.errors import RagError
 from rag.search.query import ParsedQuestion
 from rag.search.retrieve import Retrieval
 from rag.types import Chunk, ScoredChunk
@@ -20,11 +21,11 @@ def with_facts(parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract, s
     """(retrieval, extract), replaced by the table's answer when it applies."""
     if retrieval.refusal or not parsed.indicators or not parsed.regions:
         return retrieval, extract
-    try:
-        from rag.facts import format_fact_answer, lookup
+    from rag.facts import format_fact_answer, lookup
 
+    try:
         fa = lookup(parsed, settings)
-    except Exception:  # an index built before the table existed: retrieval answers alone
+    except RagError:  # no indicator table in this index (built before it existed): the passages answer alone
         return retrieval, extract
     if fa is None or not fa.found or not (fa.comparison or fa.conflicts or not extract.found):
         return retrieval, extract

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.answerers.base import Draft, Evidence
+from rag.answer.answerers.base import Evidence
 from rag.answer.answerers.sentences import content_weights, coverage
 from rag.search.query import ParsedQuestion
 from rag.textnorm import REDACTED_RE
@@ -52,16 +52,3 @@ def mark_redacted(text: str, english: bool = False) -> str:
     if not REDACTED_RE.search(text) or REDACTED_NOTE in text:
         return text
     return text + "\n" + (REDACTED_NOTE_EN if english else REDACTED_NOTE)
-
-
-class RefuseAnswerer:
-    """A refusal that says why."""
-
-    kind = "refuse"
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def answer(self, q: ParsedQuestion, evidence: Evidence) -> Draft:
-        """No answer, and the reason."""
-        return Draft(self.kind, "", found=False, reason=self.reason)
