@@ -7,6 +7,7 @@ chunks join the passages so every [n] still maps to a passage.
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from rag.answer.extractive import Extract
 from rag.config import Settings
@@ -25,7 +26,7 @@ def with_facts(parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract, s
 
     try:
         fa = lookup(parsed, settings)
-    except RagError:  # no indicator table in this index (built before it existed): the passages answer alone
+    except (RagError, sqlite3.DatabaseError):  # no table, or a damaged one (rag doctor --repair): passages answer
         return retrieval, extract
     if fa is None or not fa.found or not (fa.comparison or fa.conflicts or not extract.found):
         return retrieval, extract
