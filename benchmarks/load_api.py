@@ -183,7 +183,7 @@ def summarize(results: list[Result], mon: Monitor, args: argparse.Namespace, wal
     busy = [r.end - r.start for r in ok_s if mon.busy_throughout(r.start, r.end)]
     idle = [r.end - r.start for r in ok_s if mon.idle_throughout(r.start, r.end)]
     done = [r for r in chats if r.status == 200 and not r.error]
-    gen = [r for r in done if r.generator not in ("", "extractive")]
+    gen = [r for r in done if r.generator not in ("", "extractive")]  # the model's own words kept
     return {
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "md")},
         "machine": {"cpus": os.cpu_count(), "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
@@ -196,10 +196,10 @@ def summarize(results: list[Result], mon: Monitor, args: argparse.Namespace, wal
         "chat": {"sent": len(chats), "finished": len(done), "generated_by_model": len(gen),
                  "refused_429": sum(r.status == 429 for r in chats),
                  "retry_after_s": sorted({r.retry_after for r in chats if r.retry_after}),
-                 "errors": [r.error for r in chats if r.status not in (200, 429) or r.error][:10],
+                 "errors": [r.error for r in chats if r.status not in (200, 429) or (r.status == 200 and r.error)][:10],
                  "timed_out": sum(r.status == 0 for r in chats),
-                 "first_piece_ms": {"p50": pct([r.first_piece for r in gen if r.first_piece], 0.5),
-                                    "p95": pct([r.first_piece for r in gen if r.first_piece], 0.95)},
+                 "first_piece_ms": {"p50": pct([r.first_piece for r in done if r.first_piece], 0.5),
+                                    "p95": pct([r.first_piece for r in done if r.first_piece], 0.95)},
                  "total_ms": {"p50": pct([r.end - r.start for r in done], 0.5),
                               "p95": pct([r.end - r.start for r in done], 0.95)}},
         "server_errors_5xx": sum(r.status >= 500 for r in results),
@@ -222,11 +222,13 @@ def markdown(s: dict[str, Any]) -> str:
         f"{q['while_generating_ms']['p95']} |",
         f"| search, model idle | {q['model_idle_ms']['n']} | {q['model_idle_ms']['p50']} | {q['model_idle_ms']['p95']} |",
         f"| search, all | {q['ok']} | {q['all_ms']['p50']} | {q['all_ms']['p95']} |",
-        f"| chat, first generated piece | {ch['generated_by_model']} | {ch['first_piece_ms']['p50']} | "
+        f"| chat, first text (queue wait included) | {ch['finished']} | {ch['first_piece_ms']['p50']} | "
         f"{ch['first_piece_ms']['p95']} |",
         f"| chat, whole answer (finished ones) | {ch['finished']} | {ch['total_ms']['p50']} | {ch['total_ms']['p95']} |",
         "",
-        f"Chats: {ch['sent']} sent, {ch['finished']} finished ({ch['generated_by_model']} went through the model), "
+        f"Chats: {ch['sent']} sent, {ch['finished']} finished ({ch['generated_by_model']} kept the model's own words; "
+        "the others were answered from the table/extractively or the model's text was replaced after the figure "
+        "check), "
         f"{ch['refused_429']} got 429 (Retry-After {', '.join(ch['retry_after_s']) or '—'} s), "
         f"{ch['timed_out']} timed out, {len(ch['errors'])} other errors; searches failed: {q['failed']}; "
         f"5xx: {s['server_errors_5xx']}; most requests seen waiting: {s['max_waiting_seen']}; requests not sent "

@@ -187,3 +187,16 @@ def test_retry_after_follows_measured_hold_times() -> None:
     with quick.slot():
         pass
     assert quick.retry_after() == 1.0  # never less than one second
+
+
+def test_first_busy_estimate_uses_the_current_holders_time() -> None:
+    gate = GenerationGate(max_waiting=0)
+    release, entered = threading.Event(), threading.Event()
+    holder = _hold(gate, release, entered)
+    time.sleep(1.5)  # no slot has ended yet: the holder's 1.5 s so far is the estimate, not a blind 1 s
+    with pytest.raises(BusyError) as info:
+        with gate.slot():
+            pass
+    assert info.value.retry_after >= 1.5
+    release.set()
+    holder.join(5)

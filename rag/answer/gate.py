@@ -10,7 +10,8 @@ HTTP API, MCP, UI sessions — goes through the pipeline's one ``GenerationGate`
 Trade-offs: callers are served strictly in arrival order (a ticket queue, not a free-for-all on a
 lock, so nobody starves); a caller that would be the ``max_waiting + 1``-th in line is refused at
 once with ``BusyError`` (HTTP 429) instead of piling up; ``retry_after`` estimates when a place
-frees up from the mean time a slot was held recently. A waiter whose ``cancel`` event is set
+frees up from the mean time a slot was held recently (or, before any slot ended, from how long the
+current holder has been at it). A waiter whose ``cancel`` event is set
 (the client went away) leaves the line without ever touching the model. ``on_wait`` runs outside
 the lock, once per change of the number of callers ahead.
 """
@@ -52,6 +53,7 @@ class GenerationGate:
         self._queue: deque[object] = deque()
         self._holder: object | None = None
         self._mean_hold = 0.0  # seconds, running mean of recent slot durations (0 = nothing measured yet)
+        self._since = time.monotonic()  # when the current holder entered
 
     @property
     def waiting(self) -> int:
@@ -84,7 +86,8 @@ class GenerationGate:
                 self._holder = ticket
             elif len(self._queue) >= self.max_waiting:
                 ahead = len(self._queue) + (self._holder is not None)
-                wait = max(1.0, round((self._mean_hold or 1.0), 1))
+                # before any slot has ended, the current holder's time so far is the best estimate
+                wait = max(1.0, round(max(self._mean_hold, time.monotonic() - self._since), 1))
                 raise BusyError(f"the model is busy: {ahead} requests are ahead and the queue is full "
                                 f"({self.max_waiting} waiting)",
                                 "retry later (see Retry-After), or use the extractive profile, which does not "
@@ -101,6 +104,7 @@ class GenerationGate:
                     self._cond.notify_all()
                 raise
         started = time.monotonic()
+        self._since = started
         try:
             yield
         finally:
