@@ -105,18 +105,32 @@ class BodyLimit:
         if declared.isdigit() and int(declared) > self.max_bytes:
             await error_response(413, message, "body_too_large")(scope, receive, send)
             return
-        total = 0
+        total, too_large, replied = 0, False, False
 
         async def limited() -> Any:
-            nonlocal total
+            nonlocal total, too_large
             msg = await receive()
             if msg["type"] == "http.request":
                 total += len(msg.get("body", b""))
                 if total > self.max_bytes:
+                    too_large = True
                     raise ApiError(413, message, code="body_too_large")
             return msg
 
-        await self.app(scope, limited, send)
+        async def reply(msg: Any) -> None:  # once the body was too large, the 413 replaces any other response
+            nonlocal replied
+            if not too_large:
+                await send(msg)
+            elif not replied:
+                replied = True
+                await error_response(413, message, "body_too_large")(scope, receive, send)
+
+        try:
+            await self.app(scope, limited, reply)
+        except Exception:
+            if not too_large or replied:
+                raise
+            await reply({})
 
 
 def install(app: FastAPI, max_body_bytes: int) -> None:
