@@ -39,6 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
+from rag.config import get_settings  # noqa: E402
 from rag.facts.extract import Fact, extract_facts  # noqa: E402
 from rag.lexicon import INDICATORS  # noqa: E402
 
@@ -49,7 +50,7 @@ CORPUS = REPO_ROOT / "corpus"
 # 国务院2023, after the fixes the first batch prompted: P 84%/R 79%, 1 confusion. Rules were fixed after
 # each run, so the current figures on these files are no longer blind.)
 HELDOUT_LABELS = REPO_ROOT / "evals" / "facts_heldout.jsonl"
-_DATA = Path("/work/shared/data")
+_DATA = get_settings().shared_dir / "data"  # RAG_SHARED_DIR, else ../shared beside the repository
 HELDOUT_FILES = (_DATA / "provincial_2026" / "2026_浙江省_政府工作报告.txt",
                  _DATA / "national_reports" / "2024年中华人民共和国国务院政府工作报告.txt",
                  _DATA / "provincial_2026" / "2026_广东省_政府工作报告.txt",

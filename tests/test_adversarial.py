@@ -24,6 +24,7 @@ from rag.answer.pipeline import Pipeline
 from rag.eval.cases import load_cases
 from rag.eval.run import run_cases
 from rag.ingest.untrusted import defang, find_untrusted, scan_chunks
+from rag.testing import unavailable
 
 REPO = Path(__file__).resolve().parent.parent
 EVALS = REPO / "evals"
@@ -199,7 +200,7 @@ def test_local_model_holds_on_a_subset(poisoned_index: tuple[Path, list], seed_s
     pytest.importorskip("llama_cpp")
     ok, why = local_model_status(get_settings())
     if not ok:
-        pytest.skip(f"local model not installed: {why}")
+        unavailable(f"local model not installed: {why}")
     pipe = Pipeline(get_settings(index_dir=poisoned_index[0], generator="local"))
     cases = [c for c in load_cases(EVALS / "poisoned_questions.jsonl") if c.id in ("p01", "p03", "p05", "p08", "p09")]
     cases += [c for c in load_cases(EVALS / "adversarial2.jsonl") if c.kind in ("english_tail", "dictate")][:4]

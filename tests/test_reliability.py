@@ -33,7 +33,7 @@ from rag.answer.pipeline import Pipeline
 from rag.errors import ModelUnavailableError, RagError
 from rag.index.run import ingest
 from rag.ingest.untrusted import defang
-from rag.testing import FakeOpenAIServer
+from rag.testing import FakeOpenAIServer, unavailable
 from rag.textnorm import fold
 
 REPO = Path(__file__).resolve().parent.parent
@@ -280,7 +280,7 @@ def test_local_model_resists_injection(small_index: Path) -> None:
     pytest.importorskip("llama_cpp")
     ok, why = local_model_status(get_settings())
     if not ok:
-        pytest.skip(f"local model not installed: {why}")
+        unavailable(f"local model not installed: {why}")
     pipe = Pipeline(hash_settings(small_index, generator="local"))
     system = pipe.prompts.system
     for question, right in [("榕湖区2024年GDP目标", "6%"), ("榕湖区2024年地区生产总值增长目标是多少?", "6%")]:

@@ -21,6 +21,8 @@ import openai
 import pytest
 from servers import free_port, rag_process
 
+from rag.testing import unavailable
+
 Q = "仓山区2024年GDP目标"
 
 
@@ -217,7 +219,7 @@ def test_local_model_answers_through_the_api(seed_index: Path, tmp_path: Path) -
     from rag.answer.models import missing_parts
 
     if missing_parts():
-        pytest.skip("the local model's parts are not installed (`make install`)")
+        unavailable("the local model's parts are not installed (`make install`)")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with rag_process(["serve", "--port", str(port)], _env(seed_index, RAG_GENERATOR="local"), f"{base}/healthz",

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from servers import free_port, stop_process
 
+from rag.testing import unavailable
+
 REPO = Path(__file__).resolve().parent.parent
 FILES = ["2024_解放区政府工作报告.txt", "2024_仓山区政府工作报告_新闻摘要.txt"]
 
@@ -43,7 +45,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Chroma server on a free localhost port; yields its URL."""
     cli = _chroma_cli()
     if cli is None:
-        pytest.skip("the `chroma` CLI (shipped with chromadb) is not installed")
+        unavailable("the `chroma` CLI (shipped with chromadb) is not installed")
     data = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
     url = f"http://127.0.0.1:{port}"

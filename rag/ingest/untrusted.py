@@ -158,11 +158,6 @@ def _blank(text: str, flags: Iterable[Flag]) -> str:
     return "".join(chars)
 
 
-def addresses_assistant(text: str) -> bool:
-    """True when report text reads like an instruction to an AI (a prompt injection in a document)."""
-    return any(f.kind != "marker" for f in find_untrusted(text))
-
-
 def defang(text: str) -> str:
     """Report text as the answerer sees it: every planted span blanked (same length, newlines kept)."""
     flags = find_untrusted(text)
