@@ -31,6 +31,7 @@ import rag.facts  # noqa: F401  (registers the indicator-table rebuild)
 from rag.answer.pipeline import Pipeline
 from rag.index.doctor import diagnose, repair
 from rag.index.run import ingest
+from rag.testing import unavailable
 from rag.textnorm import fold
 
 REPO = Path(__file__).resolve().parent.parent
@@ -165,7 +166,7 @@ def test_doctor_rebuilds_keyword_index_and_collects_garbage(small: Path, tmp_pat
 def _chroma(data: Path, port: int) -> subprocess.Popen[bytes]:
     cli = Path(sys.executable).parent / "chroma"
     if not cli.exists():
-        pytest.skip("the chroma CLI is not installed")
+        unavailable("the chroma CLI is not installed")
     log = (data / f"server-{time.time_ns()}.log").open("wb")
     proc = subprocess.Popen([str(cli), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
@@ -227,7 +228,7 @@ def test_model_file_replaced_while_running(small: Path, tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     ok, why = local_model_status(get_settings())
     if not ok:
-        pytest.skip(f"local model not installed: {why}")
+        unavailable(f"local model not installed: {why}")
     from rag.answer.models import MODEL
 
     model = tmp_path / "model.gguf"

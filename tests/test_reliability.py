@@ -141,9 +141,9 @@ def test_a_second_writer_is_refused_while_an_ingest_holds_the_index(index_copy: 
 def test_chroma_server_unavailable_is_a_clear_error(index_copy: Path, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     settings = hash_settings(index_copy, chroma_url=url)
-    with pytest.raises(RagError) as err:
-        Pipeline(settings).ask(QUESTION)
-    assert url in err.value.message and "chroma run" in err.value.hint
+    answer = Pipeline(settings).ask(QUESTION)  # the vector store is down: keyword search still answers, and says so
+    assert "5.5%" in fold(answer.answer) and answer.citations
+    assert any("仅用关键词检索" in n for n in answer.notices), answer.notices
     gen = _db(index_copy).execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]
     with pytest.raises(RagError, match="Chroma"):
         ingest([write_reports(tmp_path / "c", [CANGSHAN])], settings)
