@@ -84,8 +84,9 @@ class FactAnswer:
 def _conflicts(cell: FactCell) -> list[Conflict]:
     out: list[Conflict] = []
     for measure in ("level", "growth"):
-        facts = [f for f in cell.facts if f.measure == measure]
-        signatures = {(f.redacted, f.value, f.unit) for f in facts}
+        # a redacted copy (XX亿元) states no figure: it is shown as redacted, never as a disagreement
+        facts = [f for f in cell.facts if f.measure == measure and not f.redacted]
+        signatures = {(f.value, f.unit) for f in facts}
         if len(signatures) > 1 and len({f.doc_id for f in facts}) > 1:
             out.append(Conflict(cell.region, cell.year, cell.indicator, cell.kind, measure, tuple(facts)))
     return out
