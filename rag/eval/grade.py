@@ -49,9 +49,14 @@ class Grade:
     rank: int | None = None  # 1-based rank of the first retrieved passage from ``case.source``
 
 
+def asserts_absence(pattern: str) -> bool:
+    """A pure negative lookahead (「^(?!…99%)」): the answer must NOT say something; nothing to find or ground."""
+    return bool(re.fullmatch(r"\^\(\?!.*\)", pattern))
+
+
 def _has_digit(pattern: str) -> bool:
-    """A pattern asserting a figure (a pure negative lookahead, 「^(?!…99%)」, asserts an absence: nothing to ground)."""
-    return bool(re.search(r"\d", pattern)) and not re.fullmatch(r"\^\(\?!.*\)", pattern)
+    """A pattern asserting a figure (a pattern asserting an absence has nothing to ground)."""
+    return bool(re.search(r"\d", pattern)) and not asserts_absence(pattern)
 
 
 def unit_figures(text: str) -> list[Figure]:
