@@ -21,6 +21,7 @@ import pytest
 
 from rag.answer.guard import check_question, corpus_vocabulary, screen_question
 from rag.answer.pipeline import Pipeline
+from rag.config import get_settings
 from rag.eval.cases import load_cases
 from rag.eval.run import run_cases
 from rag.ingest.untrusted import defang, find_untrusted, scan_chunks
@@ -28,7 +29,7 @@ from rag.testing import unavailable
 
 REPO = Path(__file__).resolve().parent.parent
 EVALS = REPO / "evals"
-SHARED = REPO.parent / "shared" / "data"
+SHARED = get_settings().shared_dir / "data"  # RAG_SHARED_DIR, else shared/ beside the checkout
 # cases that fail for a reason outside the guard, each with its owner; must really fail (strict)
 KNOWN_GAPS: dict[str, str] = {}
 

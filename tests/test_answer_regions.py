@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from rag.config import get_settings
 from rag.ingest.clean import clean_text
 from rag.ingest.describe import describe, find_region
 from rag.regions import gazetteer, short_name
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SHARED = get_settings().shared_dir / "data"  # RAG_SHARED_DIR, else shared/ beside the checkout
 
 
 def test_gazetteer_covers_every_level_and_renamed_districts() -> None:
