@@ -103,7 +103,11 @@ async def _kb(ctx: Any, url: str, action: str, upload: Path, timeout_ms: int) ->
     else:
         await page.get_by_role("button", name="重新索引 Re-index").click()
         done = page.get_by_text("重新索引结果 Re-index result").or_(page.get_by_text("another ingest"))
-    await done.first.wait_for(timeout=timeout_ms)
+    try:
+        await done.first.wait_for(timeout=timeout_ms)
+    except Exception as exc:  # say what the page showed instead of the awaited result
+        shown = (await page.locator("[data-testid='stMain']").inner_text())[-200:]
+        raise RuntimeError(f"{action}: no result after {timeout_ms / 1000:.0f} s; the page shows: {shown}") from exc
     text = await page.locator("body").inner_text()
     return {"action": action, "ms": (time.perf_counter() - t0) * 1000, "busy": "another ingest" in text,
             "exceptions": await page.locator("[data-testid='stException']").count()}

@@ -313,3 +313,30 @@ def test_streamed_keyword_index_equals_bm25s(small_index: Path, tmp_path: Path) 
     for query in (["地区", "生产总值", "增长"], ["固定资产投资"], ["榕湖"], ["<empty>"], ["不存在的词"]):
         assert np.allclose(new.scores(query), ref.scores(query), atol=1e-5), query
         assert [c for c, _ in new.search(query, 5)] == [c for c, _ in ref.search(query, 5)], query
+
+
+def test_two_threads_open_the_store_at_once(tmp_index: Path) -> None:
+    """An upload and a re-index in two UI sessions open the embedded store at the same moment."""
+    import threading
+
+    from rag.config import get_settings
+    from rag.index.embeddings import get_embedder
+    from rag.index.store import VectorStore
+
+    settings = get_settings(index_dir=tmp_index)
+    embedder_id = get_embedder(settings).id
+    errors: list[BaseException] = []
+
+    def open_and_count() -> None:
+        try:
+            for _ in range(5):
+                assert VectorStore(settings, embedder_id).count() > 0
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_count) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,12 @@ def collection_name(embedder_id: str) -> str:
     slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", embedder_id).strip("-._")[:40] or "emb"
     digest = hashlib.sha1(embedder_id.encode()).hexdigest()[:8]
     return f"chunks-{slug}-{digest}"
+
+
+# chromadb's per-path System cache is not thread-safe: two sessions opening the store at once (an
+# upload and a re-index in the UI) could start one System while the other dropped it ("'RustBindingsAPI'
+# object has no attribute 'bindings'"). Opening is serialised; queries are not.
+_OPEN_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,9 @@ class VectorStore:
             else:
                 path = Path(settings.index_dir) / "chroma"
                 path.mkdir(parents=True, exist_ok=True)
-                _forget_cached_system(str(path))  # reliability fix: see _forget_cached_system
-                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                with _OPEN_LOCK:
+                    _forget_cached_system(str(path))  # reliability fix: see _forget_cached_system
+                    self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
                 self.location = str(path)
                 self._reopen = lambda: _reopened(settings, embedder_id)
         except Exception as exc:  # boundary: chromadb/httpx/sqlite raise many types; said as a RagError with a hint
@@ -70,9 +78,10 @@ class VectorStore:
                 "embedded store" if settings.chroma_url else "check that the index directory is writable",
             ) from exc
         self.name = collection_name(embedder_id)
-        self.collection = self.client.get_or_create_collection(
-            self.name, metadata={"hnsw:space": "cosine", "embedder": embedder_id}, embedding_function=None
-        )
+        with _OPEN_LOCK:
+            self.collection = self.client.get_or_create_collection(
+                self.name, metadata={"hnsw:space": "cosine", "embedder": embedder_id}, embedding_function=None
+            )
 
     def count(self) -> int:
         """Number of vectors stored."""
