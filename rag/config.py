@@ -88,11 +88,19 @@ class Settings(BaseSettings):
     max_input_chars: int = 4000
     host: str = "127.0.0.1"
     port: int = 8800
+    # RAG_CORS_ORIGINS: comma-separated origins a browser chat UI may call the API from
+    # (e.g. http://localhost:3000); "*" = any; empty = no cross-origin browser access
+    cors_origins: str = ""
 
     @property
     def api_key_list(self) -> list[str]:
         """The accepted API keys (``RAG_API_KEYS`` split at commas, blanks dropped)."""
         return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """The origins allowed to call the API from a browser (``RAG_CORS_ORIGINS``)."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     def with_index(self, index_dir: Path | str | None) -> Settings:
         """A copy pointing at another index directory (``--index DIR``)."""

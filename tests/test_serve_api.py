@@ -183,7 +183,9 @@ def test_search_facts_reports_health(api: str) -> None:
     reports = httpx.get(f"{api}/reports").json()
     assert {"仓山区", "台江区", "解放区"} <= {r["region"] for r in reports["regions"]}
     assert len(reports["documents"]) == 5 and reports["chunks"] > 100
-    health = httpx.get(api.removesuffix("/v1") + "/healthz").json()
+    health_resp = httpx.get(api.removesuffix("/v1") + "/healthz", headers={"Origin": "http://localhost:3000"})
+    assert "access-control-allow-origin" not in health_resp.headers  # no CORS unless RAG_CORS_ORIGINS says so
+    health = health_resp.json()
     assert health["status"] == "ok" and health["generator"] == "extractive"
 
 
@@ -191,8 +193,17 @@ def test_search_facts_reports_health(api: str) -> None:
 def test_api_keys_are_required_when_configured(seed_index: Path, tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with rag_process(["serve", "--port", str(port)], _env(seed_index, RAG_API_KEYS="k-one, k-two"),
+    with rag_process(["serve", "--port", str(port)],
+                     _env(seed_index, RAG_API_KEYS="k-one, k-two", RAG_CORS_ORIGINS="http://localhost:3000"),
                      f"{base}/healthz", str(tmp_path / "serve.log")):
+        # a browser chat UI on the allowed origin may call the API (preflight without a key), another may not
+        ok = httpx.options(f"{base}/v1/chat/completions", headers={
+            "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type"})
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "http://localhost:3000"
+        other = httpx.options(f"{base}/v1/chat/completions", headers={
+            "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+        assert "access-control-allow-origin" not in other.headers
         wrong = openai.OpenAI(base_url=f"{base}/v1", api_key="k-three", max_retries=0)
         with pytest.raises(openai.AuthenticationError, match="invalid API key"):
             wrong.models.list()

@@ -37,6 +37,11 @@ def create_app(service: Service) -> FastAPI:
     app = FastAPI(title="gov-report RAG", version="0.1.0",
                   description="Cited answers from Chinese government work reports. " + service.corpus.summary())
     errors.install(app, MAX_BODY_BYTES)
+    if settings.cors_origin_list:  # browser chat UIs on another origin (Open WebUI, a page of your own)
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
     auth = [Depends(require_key(settings.api_key_list))]
 
     @app.get("/healthz")
