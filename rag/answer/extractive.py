@@ -89,10 +89,9 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
             folded = fold(clause)
             toks = set(tokenize(clause))
             overlap = len(content & toks) / max(len(content), 1)
-            names = {i.name for i in find_indicators(folded)}
+            # 「占国内生产总值比例」「单位国内生产总值能耗」 name another quantity: the indicator must stand outside them
+            names = {i.name for i in find_indicators(_SHARE_OF_RE.sub("，", folded))}
             ind_hit = any(n == a or n.endswith(a) for n in names for a in q.indicators) if aliases else False
-            if ind_hit and _SHARE_OF_RE.search(folded):
-                ind_hit = False  # 「占国内生产总值比例」「单位国内生产总值能耗」: another quantity, not the indicator
             figs = figures(clause)
             real = [f for f in figs if not f.redacted and f.unit]  # a bare rank (第3) is not an answer figure
             redacted = any(f.redacted for f in figs) or bool(REDACTED_RE.search(clause))
@@ -128,7 +127,8 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     if q.indicators and (_named_indicator_elsewhere(q, clause) or asked_head(q) not in toks
                          or _SHARE_OF_RE.search(fold(clause.text))):
         return False  # 「一般公共预算收入」 asked, 「一般公共预算支出」 stated: the head word differs
-    hits = content & toks
+    # a word the segmenter cut differently in the clause (「赤字率拟」 → 赤字/率拟) still counts when it stands in it
+    hits = (content & toks) | {t for t in content if t in clause.text}
     if len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3:
         return True
     head = focus_head(q)  # 「多少中小学学位」: the thing counted, with a figure, answers

@@ -212,7 +212,11 @@ def find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]
     return region_matcher(known).find(text)
 
 
-_REPORT_SETS_RE = re.compile(r"(?:政府)?工作报告[^,，。?？]{0,4}?(?:提出|设定|确定|部署|安排|要求)")
+_REPORT_SETS_RE = re.compile(r"(?:政府)?工作报告[^,，。?？]{0,4}?(?:提出|设定|确定|部署|安排|要求|的)")
+# colloquial ways of asking what a report plans: 「定了多少」「定的多少」「想涨多少」「准备招多少」
+_COLLOQUIAL_TARGET_RE = re.compile(r"定(?:了|的|为|成)|想(?!法)|准备")
+# a two-digit year as people say it (「25年」「19年的报告」), not a duration (连续11年, 过去5年, 近10年来)
+_SHORT_YEAR_RE = re.compile(r"(?<![\d.０-９])(?<!连续)(?<!过去)(?<![近第多这每几十百])(\d{2})(?=年(?![来代度内间初底末前后里]))")
 
 
 def find_intent(text: str) -> str:
@@ -221,7 +225,9 @@ def find_intent(text: str) -> str:
     target = any(w in text for w in TARGET_WORDS) or any(re.search(rf"\b{w}\b", lower) for w in EN_TARGET)
     if target and re.search(r"实际|实现了|完成了|actual", lower):  # 「实际增速和增长目标」: both
         return "any"
-    if target or _REPORT_SETS_RE.search(text):  # 「2012年政府工作报告提出…」: what a report sets is a target
+    said_actual = re.search(r"实际|实现|完成|actual", lower)
+    if target or _COLLOQUIAL_TARGET_RE.search(text) or (_REPORT_SETS_RE.search(text) and not said_actual):
+        # 「2012年政府工作报告提出…」: what a report sets is a target
         return "target"
     if any(w in text for w in ACTUAL_WORDS) or any(re.search(rf"\b{w}\b", lower) for w in EN_ACTUAL):
         return "actual"
@@ -242,8 +248,31 @@ def simplified(text: str) -> str:
     return str(_t2s().convert(text))  # type: ignore[attr-defined]
 
 
+# colloquial wording in the words the reports use (「经济涨了多少」 → 「经济增长了多少」, 「定的多少」 → 「目标是多少」)
+_COLLOQUIAL = (
+    (re.compile(r"涨(?!价|幅)"), "增长"),
+    (re.compile(r"涨幅"), "增幅"),
+    (re.compile(r"定(?:了|的)(?=多少|几)"), "目标是"),
+    (re.compile(r"大概|大约|那边|这边"), ""),
+    (re.compile(r"[啊呀呢吧嘛哈]+(?=[?？!！。]*$)"), ""),
+)
+
+
+def plain_wording(text: str) -> str:
+    """Colloquial words replaced by the reports' own (see ``_COLLOQUIAL``) and two-digit years written out."""
+    for pattern, repl in _COLLOQUIAL:
+        text = pattern.sub(repl, text)
+    return full_years(text)
+
+
+def full_years(text: str) -> str:
+    """Two-digit years written out: 「江西25年经济」 → 「江西2025年经济」 (00–50 → 20xx, 51–99 → 19xx)."""
+    return _SHORT_YEAR_RE.sub(lambda m: ("20" if int(m.group(1)) <= 50 else "19") + m.group(1), text)
+
+
 def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
     """Parse one standalone question."""
+    text = plain_wording(text)
     regions, unknown = region_matcher(known_regions).find(text)
     report_years = tuple(dict.fromkeys(int(next(g for g in m.groups() if g)) for m in _REPORT_YEAR_RE.finditer(text)))
     without_reports = _REPORT_YEAR_RE.sub(" ", text)

@@ -73,7 +73,9 @@ def operands(q: ParsedQuestion) -> list[tuple[str, ParsedQuestion]]:
         out = []
         for k, (pos, year) in enumerate(spans):
             end = spans[k + 1][0] if k + 1 < len(spans) else len(q.text)
-            intent = find_intent(q.text[pos:end])
+            segment = q.text[pos:end]
+            # the comparison itself (「低多少」「高出」) says nothing about target vs actual
+            intent = find_intent(COMPUTE_RE.sub("", segment)) if COMPUTE_RE.search(segment) else find_intent(segment)
             label = f"{year}年" + {"target": "目标", "actual": "实际"}.get(intent, "")
             sub = replace(q, years=(year,), intent=intent)
             if len(q.regions) == len(spans):  # 「仓山区2023年…比台江区2021年…」: region and year pair up
@@ -121,7 +123,8 @@ class ComputeAnswerer:
             figs = [f for f in figures(clause.text) if not f.redacted and f.value is not None and f.unit]
             folded = fold(clause.text)
             # the figure answer_figure picks first; thresholds (突破/迈上6万亿元台阶) after exact values
-            figs.sort(key=lambda f: (f is not best, bool(_THRESHOLD_RE.search(folded[max(0, f.start - 4):f.start]))))
+            at = (best.start, best.end) if best is not None else None  # figures() builds new objects: compare spans
+            figs.sort(key=lambda f: ((f.start, f.end) != at, bool(_THRESHOLD_RE.search(folded[max(0, f.start - 4):f.start]))))
             text = clause.text.strip().rstrip("；;，,。")
             out.extend((Quantity(f.value, f.unit), text, idx[clause.passage]) for f in figs if f.value is not None)
         return out
@@ -132,6 +135,8 @@ class ComputeAnswerer:
         options: list[list[tuple[Quantity, str, int]]] = []
         for label, sub in operands(q):
             cands = self.candidates(sub, evidence)
+            if not cands and sub.intent != "any":  # 「Y年实际」 not stated in the next report: any report of that year
+                cands = self.candidates(replace(sub, intent="any"), evidence)
             if not cands:
                 what = label or "所问的数值"
                 return Draft(self.kind, "", found=False, reason=f"报告段落中找不到{what}的数值,无法计算。")

@@ -15,11 +15,13 @@ from rag.answer.extractive import extract_answer
 from rag.regions import gazetteer
 from rag.search.query import ParsedQuestion
 
-MAX_ROWS = 12  # rows shown; the rest are not searched (a table of 70 years is not an answer)
+MAX_ROWS = 12  # years shown; the earlier ones are not searched (a table of 70 years is not an answer)
+MAX_REGION_ROWS = 40  # every province of the country fits; more regions are not searched
 
 TABLE_RE = re.compile(r"各区|各县|各市|各省|各地|所有地区|所有区|哪些地区|每个区|每个地区|各个地区|几个区|各年|历年|每年|逐年"
                       r"|each (?:district|region|province|year)|every (?:district|region|province|year)|all (?:districts|regions|provinces)"
                       r"|by (?:district|region|year)", re.I)
+NATIONAL = "国务院"  # the region of the national reports
 BY_YEAR_RE = re.compile(r"各年|历年|每年|逐年|(?:each|every|by) year", re.I)
 
 
@@ -34,17 +36,19 @@ class TableAnswerer:
     kind = "table"
 
     def __init__(self, regions: Iterable[str], years_of: dict[str, set[int]] | None = None) -> None:
-        self.regions = sorted(r for r in regions if r != "国务院")
+        self.regions = sorted(r for r in regions if r != NATIONAL)
         self.years_of = years_of or {}
 
     def rows(self, q: ParsedQuestion) -> list[tuple[str, ParsedQuestion]]:
         """(label, sub-question) per row: the years of one region, or the regions of the asked level."""
+        if BY_YEAR_RE.search(q.text) and not q.regions and self.years_of.get(NATIONAL):
+            q = replace(q, regions=(NATIONAL,))  # 「历年政府工作报告的赤字率」: no region named is the national series
         if BY_YEAR_RE.search(q.text) and q.regions:
             years = sorted(self.years_of.get(q.regions[0], set()))[-MAX_ROWS:]
             return [(f"{y}年", replace(q, years=(y,), report_years=())) for y in years]
         level = _asked_level(q.text)
         regions = [r for r in self.regions if level is None or _level_of(r) == level] or self.regions
-        return [(r, replace(q, regions=(r,), unknown_regions=())) for r in regions[:MAX_ROWS]]
+        return [(r, replace(q, regions=(r,), unknown_regions=())) for r in regions[:MAX_REGION_ROWS]]
 
     def answer(self, q: ParsedQuestion, evidence: Evidence) -> Draft:
         """The rows found (each citing the one passage it quotes), then the ones the reports do not give."""
