@@ -58,13 +58,20 @@ def sse(pieces: Sequence[str], done: bool = True) -> bytes:
     return ("".join(out) + ("data: [DONE]\n\n" if done else "")).encode("utf-8")
 
 
-MODES = ("reply", "slow", "stall", "html", "bad-json", "bad-sse", "http-500", "auth", "truncated", "empty")
+def pieces(text: str, size: int = 4) -> list[str]:
+    """``text`` cut into streamed pieces of ``size`` characters."""
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+MODES = ("reply", "hold", "slow", "stall", "html", "bad-json", "bad-sse", "http-500", "auth", "truncated", "empty")
 
 
 class FakeOpenAIServer:
     """An OpenAI-protocol endpoint that misbehaves on purpose (see ``MODES``).
 
-    ``reply``: streams ``reply`` (``delay`` seconds before each piece); ``slow``: waits ``delay``
+    ``reply``: streams ``reply`` (``delay`` seconds before each piece); ``hold``: streams the first
+    piece, then a space every 50 ms until ``release`` is set, then the rest (a model busy for exactly as
+    long as the test wants; ``requests`` counts requests begun); ``slow``: waits ``delay``
     (default 5 s) before answering; ``stall``: one piece, then silence for ``delay`` (default 5 s);
     ``html``: a web page instead of JSON (GET and POST); ``bad-json`` / ``bad-sse``: broken bodies;
     ``http-500`` / ``auth``: error statuses; ``truncated``: the stream is cut short of its
@@ -77,6 +84,7 @@ class FakeOpenAIServer:
             raise ValueError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
         self.mode, self.reply, self.delay = mode, list(reply), delay
         self.requests = 0
+        self.release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -102,7 +110,11 @@ class FakeOpenAIServer:
 
 
 def _handler(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
+    lock = threading.Lock()
+
     class Handler(BaseHTTPRequestHandler):
+        headers_sent = False
+
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
             pass
 
@@ -130,7 +142,8 @@ def _handler(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802 - stdlib name
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            fake.requests += 1
+            with lock:
+                fake.requests += 1
             try:
                 self._answer(self._mode())
             except (BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
@@ -169,16 +182,28 @@ def _handler(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
                 self.wfile.flush()
                 self.connection.shutdown(2)
+            elif mode == "hold":
+                self._stream(fake.reply[:1])
+                while not fake.release.wait(0.05):
+                    self._stream([" "])
+                self._stream(fake.reply[1:], end=True)
             else:  # reply
+                self._stream(fake.reply, delay=fake.delay or 0.0, end=True)
+
+        def _stream(self, parts: Sequence[str], delay: float = 0.0, end: bool = False) -> None:
+            if not self.headers_sent:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for piece in fake.reply:
-                    if fake.delay:
-                        time.sleep(fake.delay)
-                    self.wfile.write(sse([piece], done=False))
-                    self.wfile.flush()
+                self.headers_sent = True
+            for piece in parts:
+                if delay:
+                    time.sleep(delay)
+                self.wfile.write(sse([piece], done=False))
+                self.wfile.flush()
+            if end:
                 self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
 
     return Handler
 

@@ -7,7 +7,6 @@
   2024 targets.
 - ``ORPHAN_INJECTION_REPORT``: a report whose only GDP "target" is the injected instruction.
 - ``write_reports(dir, names)``: copies of seed-corpus files (the real reports) into a temp corpus.
-- ``serve_http(handler_cls)``: a stdlib HTTP server on 127.0.0.1 in a thread (real sockets).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from servers import free_port, serve_http  # noqa: F401  (re-exported for the reliability tests)
+from servers import free_port  # noqa: F401  (re-exported for the reliability tests)
 
 from rag.config import Settings, get_settings
 

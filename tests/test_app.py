@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from rag.testing import FakeOpenAIServer, pieces
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
@@ -321,54 +321,24 @@ def test_eval_run_can_be_stopped(seed_env: Path) -> None:
 
 
 # ---------------------------------------------------------------- the streaming path
-class ScriptedChat(BaseHTTPRequestHandler):
-    """An OpenAI-protocol endpoint that streams ``self.server.reply`` (the generator seam over real HTTP)."""
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        reply: str = self.server.reply  # type: ignore[attr-defined]
-        delay: float = getattr(self.server, "delay", 0.0)
-        for piece in [reply[i:i + 4] for i in range(0, len(reply), 4)]:
-            time.sleep(delay)  # a slow model: seconds per piece
-            chunk = {"id": "1", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
-                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-            try:
-                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
-                self.wfile.flush()
-            except OSError:  # the client stopped reading (Stop)
-                return
-        self.wfile.write(b"data: [DONE]\n\n")
-
-
 @pytest.fixture()
-def scripted_llm(monkeypatch: pytest.MonkeyPatch, seed_env: Path) -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedChat)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("RAG_GENERATOR", "openai")
-    monkeypatch.setenv("RAG_OPENAI_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}/v1")
-    monkeypatch.setenv("RAG_OPENAI_MODEL", "scripted")
-    monkeypatch.setenv("RAG_OPENAI_API_KEY", "test")
-    monkeypatch.setenv("RAG_OPENAI_RETRIES", "0")
-    try:
+def scripted_llm(monkeypatch: pytest.MonkeyPatch, seed_env: Path) -> Iterator[FakeOpenAIServer]:
+    """An OpenAI-protocol endpoint streaming ``.reply`` (the generator seam over real HTTP)."""
+    with FakeOpenAIServer("reply") as server:
+        monkeypatch.setenv("RAG_GENERATOR", "openai")
+        monkeypatch.setenv("RAG_OPENAI_BASE_URL", server.base_url())
+        monkeypatch.setenv("RAG_OPENAI_MODEL", "scripted")
+        monkeypatch.setenv("RAG_OPENAI_API_KEY", "test")
+        monkeypatch.setenv("RAG_OPENAI_RETRIES", "0")
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("generated", [
     "仓山区2024年地区生产总值预期增长5.5%[1]。",
     "仓山区2024年地区生产总值预期增长5.5%。",  # no marker: the checker cites the passage holding 5.5%
 ])
-def test_streamed_answer_is_checked_and_shown(scripted_llm: ThreadingHTTPServer, generated: str) -> None:
-    scripted_llm.reply = generated  # type: ignore[attr-defined]
+def test_streamed_answer_is_checked_and_shown(scripted_llm: FakeOpenAIServer, generated: str) -> None:
+    scripted_llm.reply = pieces(generated)
     at = start()
     reply = ask(at, "仓山区2024年GDP目标")
     body = text_of(reply)
@@ -382,9 +352,9 @@ def test_streamed_answer_is_checked_and_shown(scripted_llm: ThreadingHTTPServer,
     "仓山区2024年地区生产总值预期增长7.5%[1]。",  # a figure no passage holds
     "资料中没有相关信息。",  # the model declines although the reports answer it
 ])
-def test_rejected_model_text_leaves_the_quoted_answer_standing(scripted_llm: ThreadingHTTPServer,
+def test_rejected_model_text_leaves_the_quoted_answer_standing(scripted_llm: FakeOpenAIServer,
                                                                generated: str) -> None:
-    scripted_llm.reply = generated  # type: ignore[attr-defined]
+    scripted_llm.reply = pieces(generated)
     at = start()
     reply = ask(at, "仓山区2024年GDP目标")
     assert "5.5%" in text_of(reply)  # the extractive answer is THE answer
@@ -395,9 +365,9 @@ def test_rejected_model_text_leaves_the_quoted_answer_standing(scripted_llm: Thr
     assert generated in rejected[0].text[0].value
 
 
-def test_question_sent_while_generating_is_queued_not_lost(scripted_llm: ThreadingHTTPServer) -> None:
-    scripted_llm.reply = "仓山区2024年地区生产总值预期增长5.5%[1]。"  # type: ignore[attr-defined]
-    scripted_llm.delay = 0.3  # type: ignore[attr-defined]  # ~4 s per answer
+def test_question_sent_while_generating_is_queued_not_lost(scripted_llm: FakeOpenAIServer) -> None:
+    scripted_llm.reply = pieces("仓山区2024年地区生产总值预期增长5.5%[1]。")
+    scripted_llm.delay = 0.3  # ~4 s per answer
     at = start()
     at.chat_input[0].set_value("仓山区2024年GDP目标").run()
     job = at.session_state["job"]
@@ -413,9 +383,9 @@ def test_question_sent_while_generating_is_queued_not_lost(scripted_llm: Threadi
     assert "仓山区" in second["answer"].standalone_question  # the first question is context of the second
 
 
-def test_stop_keeps_the_quoted_answer(scripted_llm: ThreadingHTTPServer) -> None:
-    scripted_llm.reply = "仓山区2024年地区生产总值预期增长5.5%左右,这是一个很长的回答。" * 4  # type: ignore[attr-defined]
-    scripted_llm.delay = 0.5  # type: ignore[attr-defined]
+def test_stop_keeps_the_quoted_answer(scripted_llm: FakeOpenAIServer) -> None:
+    scripted_llm.reply = pieces("仓山区2024年地区生产总值预期增长5.5%左右,这是一个很长的回答。" * 4)
+    scripted_llm.delay = 0.5
     at = start()
     at.chat_input[0].set_value("仓山区2024年GDP目标").run()
     deadline = time.monotonic() + 60

@@ -1,87 +1,57 @@
 """``rag serve`` under contention: one answer at a time, a bounded queue (429), disconnects free the model.
 
-The generator is the OpenAI-compatible client pointed at ``Upstream``, an endpoint on 127.0.0.1 that
-streams a (grounded, cited) reply until the test sets ``Upstream.release`` — so "the model is busy"
+The generator is the OpenAI-compatible client pointed at ``UPSTREAM`` (``rag.testing.FakeOpenAIServer``
+in mode "hold"), an endpoint on 127.0.0.1 that streams a (grounded, cited) reply until the test sets
+``UPSTREAM.release`` — so "the model is busy"
 lasts exactly as long as the test needs, with no timing assumptions. Everything between the
 openai client and that endpoint (uvicorn, the API, the gate, the pipeline) is the real code.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from servers import free_port, rag_process, serve_http
+from servers import free_port, rag_process
+
+from rag.testing import FakeOpenAIServer
 
 QUESTION = "台江区2022年固定资产投资目标"
 
 
-class Upstream(BaseHTTPRequestHandler):
-    """Streams 「根据资料[1],」, then a space every 50 ms until ``release`` is set, then the end."""
+# streams 「根据资料[1],」, then a space every 50 ms until ``UPSTREAM.release`` is set, then the end
+UPSTREAM = FakeOpenAIServer("hold", ["根据资料[1],", "固定资产投资目标见资料[1]。"])
 
-    release = threading.Event()
-    started = 0
-    lock = threading.Lock()
 
-    @classmethod
-    def reset(cls) -> None:
-        cls.release.clear()
-        with cls.lock:
-            cls.started = 0
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with Upstream.lock:
-            Upstream.started += 1
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        try:
-            self._piece("根据资料[1],")
-            while not Upstream.release.wait(0.05):
-                self._piece(" ")
-            self._piece("固定资产投资目标见资料[1]。")
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def _piece(self, text: str) -> None:
-        chunk = {"id": "up", "object": "chat.completion.chunk", "created": 0, "model": "upstream",
-                 "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
-        self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
-        self.wfile.flush()
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def reset_upstream() -> None:
+    UPSTREAM.release.clear()
+    UPSTREAM.requests = 0
 
 
 @pytest.fixture(scope="module")
 def api(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("serve-queue") / "serve.log"
-    with serve_http(Upstream) as upstream:
-        env = {"RAG_INDEX_DIR": str(seed_index), "RAG_GENERATOR": "openai", "RAG_OPENAI_BASE_URL": f"{upstream}/v1",
+    with UPSTREAM:
+        env = {"RAG_INDEX_DIR": str(seed_index), "RAG_GENERATOR": "openai", "RAG_OPENAI_BASE_URL": UPSTREAM.base_url(),
                "RAG_OPENAI_MODEL": "upstream", "RAG_OPENAI_API_KEY": "x", "RAG_OPENAI_RETRIES": "0",
                "RAG_MAX_QUEUE": "1", "RAG_API_KEYS": "", "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
         with rag_process(["serve", "--port", str(port)], env, f"http://127.0.0.1:{port}/healthz", str(log)):
             yield f"http://127.0.0.1:{port}/v1"
-    Upstream.release.set()
+    UPSTREAM.release.set()
 
 
 @pytest.fixture()
 def client(api: str) -> Iterator[openai.OpenAI]:
-    Upstream.reset()
+    reset_upstream()
     yield openai.OpenAI(base_url=api, api_key="unused", max_retries=0, timeout=60)
-    Upstream.release.set()
+    UPSTREAM.release.set()
 
 
 def _until(cond: Callable[[], bool], timeout: float = 30) -> None:
@@ -109,7 +79,7 @@ def _chat_in_thread(client: openai.OpenAI, out: dict[str, list[Any]], name: str)
 def test_queue_full_gets_429_and_queued_chats_finish(api: str, client: openai.OpenAI) -> None:
     out: dict[str, list[Any]] = {}
     first = _chat_in_thread(client, out, "first")
-    _until(lambda: Upstream.started == 1)  # generating
+    _until(lambda: UPSTREAM.requests == 1)  # generating
     second = _chat_in_thread(client, out, "second")
     _until(lambda: _queue(api)["waiting"] == 1)  # waiting in line (RAG_MAX_QUEUE=1)
 
@@ -127,7 +97,7 @@ def test_queue_full_gets_429_and_queued_chats_finish(api: str, client: openai.Op
     assert found["passages"] and "7%[1]" in (quick.choices[0].message.content or "")
     assert _queue(api) == {"busy": True, "waiting": 1, "max_waiting": 1}  # all that while the model was busy
 
-    Upstream.release.set()
+    UPSTREAM.release.set()
     first.join(30)
     second.join(30)
     for name in ("first", "second"):
@@ -136,7 +106,7 @@ def test_queue_full_gets_429_and_queued_chats_finish(api: str, client: openai.Op
         assert "资料[1]" in final["answer"]
     statuses = [(c.model_extra or {}).get("status") for c in out["second"]]
     assert "排队中,前面还有1个" in statuses
-    assert Upstream.started == 2  # the refused requests never reached the model
+    assert UPSTREAM.requests == 2  # the refused requests never reached the model
 
 
 def test_client_gone_mid_stream_frees_the_model(api: str, client: openai.OpenAI) -> None:
@@ -157,7 +127,7 @@ def test_client_gone_mid_stream_frees_the_model(api: str, client: openai.OpenAI)
 def test_client_gone_while_waiting_leaves_the_queue(api: str, client: openai.OpenAI) -> None:
     out: dict[str, list[Any]] = {}
     first = _chat_in_thread(client, out, "first")
-    _until(lambda: Upstream.started == 1)
+    _until(lambda: UPSTREAM.requests == 1)
     body = {"model": "gov-report-rag", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
     with httpx.stream("POST", f"{api}/chat/completions", json=body, timeout=30) as resp:
         lines = resp.iter_lines()
@@ -166,6 +136,6 @@ def test_client_gone_while_waiting_leaves_the_queue(api: str, client: openai.Ope
                 break
         assert _queue(api)["waiting"] == 1
     _until(lambda: _queue(api)["waiting"] == 0, timeout=15)
-    Upstream.release.set()
+    UPSTREAM.release.set()
     first.join(30)
-    assert out["first"] and Upstream.started == 1  # the one that left never reached the model
+    assert out["first"] and UPSTREAM.requests == 1  # the one that left never reached the model
