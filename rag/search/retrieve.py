@@ -28,6 +28,7 @@ from rag.index.keyword import KeywordIndex, tokenize
 from rag.index.manifest import Manifest, require_index
 from rag.index.protocols import KeywordSearch, Store
 from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
+from rag.search.dense import EXACT_ROWS_MAX, POOL_MAX, filtered_dense, top_rows
 from rag.search.query import ParsedQuestion
 from rag.textnorm import REDACTED_RE, fold, mask_figures
 from rag.types import Chunk, ScoredChunk
@@ -87,6 +88,9 @@ class Retriever:
         self.row_year = np.array([(c.year or 0) if c else 0 for c in rows], dtype=np.int32)
         self.row_period = np.array([(c.period_year or 0) if c else 0 for c in rows], dtype=np.int32)
         self.row_live = np.array([c is not None for c in rows], dtype=bool)
+        self._live_rows = int(np.count_nonzero(self.row_live))
+        # dense search under a filter: exact over at most this many fetched rows, else a post-filtered HNSW pool
+        self.exact_rows_max, self.pool_max = EXACT_ROWS_MAX, POOL_MAX
         self._store: Store | None = store
         self._vector_count: int | None = None
         self._lock = threading.Lock()
@@ -210,16 +214,17 @@ class Retriever:
         exact = self._dense_matrix()
         if exact is not None:
             return self._exact_dense(exact, vec, mask, n)
-        where = _where(q, filters)
-        return [(h.chunk_id, h.score) for h in self.store.query(vec, n * 2 if where else n * 3, where)
-                if self._allowed(h.chunk_id, mask)][:n]
+        # no metadata-filtered HNSW (it walks the graph checking every candidate's metadata): see rag.search.dense
+        return filtered_dense(self.store, vec, mask, live=self._live_rows, total=self._vector_count or 0,
+                              ids=self.keyword.ids, row=self.keyword.row, dim=self.embedder.dim, n=n,
+                              exact_rows_max=self.exact_rows_max, pool_max=self.pool_max).hits
 
     def _dense_matrix(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Every keyword row's vector, loaded from Chroma once, for exact search in memory.
 
         None with a Chroma server (the vectors live there) or above ``settings.exact_dense_max``
-        chunks; Chroma's HNSW answers then. Exact search is also exact under filters, where a
-        filtered HNSW query walks the whole graph.
+        chunks; then ``rag.search.dense.filtered_dense`` answers (unfiltered HNSW post-filtered, or
+        exact search over the filtered rows' vectors fetched by id).
         """
         with self._matrix_lock:
             if not self._matrix_tried:
@@ -237,9 +242,7 @@ class Retriever:
             return []
         # a few rows: multiply only those; most rows: one product over all (no copy of the matrix)
         scores = matrix[rows] @ vec if len(rows) * 4 < len(matrix) else (matrix @ vec)[rows]
-        n = min(n, len(rows))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top_rows(scores, n)
         return [(self.keyword.ids[rows[i]], float(scores[i])) for i in top]
 
     def _allowed(self, chunk_id: str, mask: np.ndarray) -> bool:
@@ -279,13 +282,6 @@ def _boost(q: ParsedQuestion, chunk: Chunk) -> float:
     if q.indicators and any(ind in text for ind in q.indicators):
         factor *= 1.15
     return factor
-
-
-def _where(q: ParsedQuestion, filters: dict[str, object]) -> dict[str, object] | None:
-    if "region" in filters:
-        regions = list(q.regions)
-        return {"region": regions[0]} if len(regions) == 1 else {"region": {"$in": regions}}
-    return None
 
 
 def _grams(text: str) -> set[str]:
