@@ -85,6 +85,7 @@ class FakeOpenAIServer:
         self.mode, self.reply, self.delay = mode, list(reply), delay
         self.requests = 0
         self.release = threading.Event()
+        self.streaming = 0  # "hold" streams still connected (a client that closes its stream ends one)
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -183,10 +184,16 @@ def _handler(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 self.connection.shutdown(2)
             elif mode == "hold":
-                self._stream(fake.reply[:1])
-                while not fake.release.wait(0.05):
-                    self._stream([" "])
-                self._stream(fake.reply[1:], end=True)
+                with lock:
+                    fake.streaming += 1
+                try:
+                    self._stream(fake.reply[:1])
+                    while not fake.release.wait(0.05):
+                        self._stream([" "])
+                    self._stream(fake.reply[1:], end=True)
+                finally:
+                    with lock:
+                        fake.streaming -= 1
             else:  # reply
                 self._stream(fake.reply, delay=fake.delay or 0.0, end=True)
 

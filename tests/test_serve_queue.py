@@ -119,6 +119,7 @@ def test_client_gone_mid_stream_frees_the_model(api: str, client: openai.OpenAI)
         assert _queue(api)["busy"]
     # the upstream would stream forever (release is not set): only the disconnect can end the generation
     _until(lambda: not _queue(api)["busy"], timeout=15)
+    _until(lambda: UPSTREAM.streaming == 0, timeout=15)  # and the upstream request is closed, not left running
     answer = client.chat.completions.create(model="gov-report-rag-extractive",
                                             messages=[{"role": "user", "content": QUESTION}])
     assert "7%" in (answer.choices[0].message.content or "")

@@ -205,14 +205,15 @@ class OpenAIGenerator:
                 stop=stop or None,
                 stream=True,
             )
-            for chunk in response:
-                n_chunks += 1
-                choices = getattr(chunk, "choices", None)
-                if not choices:
-                    continue
-                piece = getattr(choices[0].delta, "content", None)
-                if piece:
-                    yield piece
+            with response:  # closed when the caller stops reading (Stop, a client gone): the server stops too
+                for chunk in response:
+                    n_chunks += 1
+                    choices = getattr(chunk, "choices", None)
+                    if not choices:
+                        continue
+                    piece = getattr(choices[0].delta, "content", None)
+                    if piece:
+                        yield piece
         except RagError:
             raise
         except self._errors as exc:
