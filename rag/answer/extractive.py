@@ -38,7 +38,7 @@ _GENERIC_TOKENS = {"年", "多少", "是", "区", "目标", "增长", "什么", 
 
 # the indicator as the base of a share or an intensity (占GDP比重, 单位GDP能耗), not the figure asked
 _SHARE_OF_RE = re.compile(r"占[^，,。；;]{0,10}?(?:生产总值|GDP|收入|投资|总额)[^，,。；;]{0,3}?(?:比重|比例|的比)"
-                          r"|单位(?:国内|地区)?(?:生产总值|GDP)")
+                          r"|单位(?:国内|地区)?(?:生产总值|GDP)|人均(?:国内|地区)?(?:生产总值|GDP)")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
             toks = set(tokenize(clause))
             overlap = len(content & toks) / max(len(content), 1)
             # 「占国内生产总值比例」「单位国内生产总值能耗」 name another quantity: the indicator must stand outside them
-            names = {i.name for i in find_indicators(_SHARE_OF_RE.sub("，", folded))}
+            names = {i.name for i in find_indicators(_other_quantities_masked(q, folded))}
             ind_hit = any(n == a or n.endswith(a) for n in names for a in q.indicators) if aliases else False
             figs = figures(clause)
             real = [f for f in figs if not f.redacted and f.unit]  # a bare rank (第3) is not an answer figure
@@ -118,6 +118,12 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
     return out
 
 
+def _other_quantities_masked(q: ParsedQuestion, folded: str) -> str:
+    """``folded`` without the shares, intensities and per-capita forms of an indicator the question does not ask."""
+    asked = fold(q.text)
+    return _SHARE_OF_RE.sub(lambda m: m.group(0) if m.group(0) in asked else "，", folded)
+
+
 def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     """Enough overlap with the question to count as an answer (else: refuse)."""
     content = _content_tokens(q)
@@ -125,7 +131,7 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     if clause.indicator_hit:
         return True  # the indicator vocabulary confirms; it never gates (学位, 专项债 are found from the passages)
     if q.indicators and (_named_indicator_elsewhere(q, clause) or asked_head(q) not in toks
-                         or _SHARE_OF_RE.search(fold(clause.text))):
+                         or _other_quantities_masked(q, fold(clause.text)) != fold(clause.text)):
         return False  # 「一般公共预算收入」 asked, 「一般公共预算支出」 stated: the head word differs
     # a word the segmenter cut differently in the clause (「赤字率拟」 → 赤字/率拟) still counts when it stands in it
     hits = (content & toks) | {t for t in content if t in clause.text}
@@ -280,6 +286,10 @@ def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[i
         parts.append(f"{lead}{c.text.rstrip('；;，,')}[{c.passage + 1}]")
     fig = answer_figure(q, best.text)
     redacted = all(c.redacted for c in chosen) or bool(fig is not None and fig.redacted)
+    if q.english and fig is not None and not redacted and fig.unit and best.has_figure:
+        chunk = passages[best.passage].chunk  # an English answer says the figure in English, then quotes its source
+        parts[0] = (f"{english_source(chunk.region, chunk.year)}, the figure is {fig.text}: "
+                    f"「{best.text.rstrip('；;，,')}」[{best.passage + 1}]")
     if not redacted and ASKS_GROWTH_AMOUNT_RE.search(q.text.lower()) and q.intent != "target" and len(chosen) == 1:
         # growth asked, but the statement gives no rate: say what the report does hold
         if not any(f.unit in PERCENT_UNITS for f in figures(best.text) if not f.redacted):
@@ -293,12 +303,17 @@ def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[i
 def _lead(region: str | None, year: int | None, english: bool) -> str:
     """「仓山区·2024年报告:」, or in English 「Cangshan (仓山区), 2024 report: 」 (the quote stays as written)."""
     if english:
-        name = "the State Council" if region == "国务院" else (
-            f"{pinyin(short_name(region)).title()} ({region})" if region else "")
-        where = ", ".join(p for p in (name, f"{year} report" if year else "") if p)
-        return f"{where[:1].upper() + where[1:]}: " if where else ""
+        return english_source(region, year) + ": " if region or year else "From the reports: "
     where = "·".join(p for p in (region or "", f"{year}年报告" if year else "") if p)
     return f"{where}:" if where else ""
+
+
+def english_source(region: str | None, year: int | None) -> str:
+    """「According to the 2024 report of Cangshan (仓山区)」: where a quote comes from, in English."""
+    name = "the State Council" if region == "国务院" else (
+        f"{pinyin(short_name(region)).title()} ({region})" if region else "")
+    report = f"the {year} report" if year else "the report"
+    return f"According to {report}" + (f" of {name}" if name else "")
 
 
 def _masked(text: str) -> str:

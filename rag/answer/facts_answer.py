@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Mapping
 
 from rag.answer.extractive import Extract
 from rag.config import Settings
@@ -18,7 +19,7 @@ from rag.types import Chunk, ScoredChunk
 
 
 def with_facts(parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract, settings: Settings,
-               by_id: dict[str, Chunk]) -> tuple[Retrieval, Extract]:
+               by_id: Mapping[str, Chunk]) -> tuple[Retrieval, Extract]:
     """(retrieval, extract), replaced by the table's answer when it applies."""
     if retrieval.refusal or not parsed.indicators or not parsed.regions:
         return retrieval, extract
@@ -44,4 +45,5 @@ def with_facts(parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract, s
     cited = tuple(sorted(n - 1 for n in number.values()))
     filters = {**retrieval.filters, "facts": True}
     return (Retrieval(tuple(passages), filters, "", retrieval.timings_ms),
-            Extract("根据指标表:\n" + text, cited, False, True))
+            Extract(("According to the indicator table (each figure cited):\n" if parsed.english else "根据指标表:\n") + text,
+                    cited, False, True))

@@ -26,6 +26,7 @@ OPEN_RE = re.compile(
 
 
 STRONG_OPEN_RE = re.compile(r"哪些|如何|怎么|怎样|为什么|为何|措施|举措|\bhow (?:will|do|does|did|to|can)\b|\bwhy\b"
+                            r"|\bwhat (?:did|does|do|will)\b.{0,60}\b(?:achiev|accomplish|do\b|plan)"
                             r"|\bwhich (?:measures|steps)|\bplans? (?:for|to)\b", re.I)
 
 

@@ -11,6 +11,7 @@ figure is taken from its best cited clause (``rag.answer.extractive``), the arit
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import replace
 
@@ -26,19 +27,21 @@ from rag.answer.answerers.arith import (
 )
 from rag.answer.answerers.base import Draft, Evidence
 from rag.answer.extractive import answer_figure, is_relevant, score_clauses
+from rag.lexicon import find_indicators
+from rag.regions import short_name
 from rag.search.query import ParsedQuestion, find_intent
-from rag.textnorm import figures, fold
+from rag.textnorm import figures, fold, iter_sentences
 from rag.types import ScoredChunk
 
 COMPUTE_RE = re.compile(
     r"比.{0,24}?(?:高|低|多|少|快|慢|增加|减少|提高|下降)(?:了)?(?:多少|几)|相差|差距|差(?:了)?多少|之差|差值|高出|低了?多少"
-    r"|之和|合计|总共|一共|加起来|总和|是.{0,16}?的(?:几|多少)倍|几倍|多少倍|增长了?百分之几|增幅是多少"
+    r"|之和|合计|总共|一共|加起来|总和|是.{0,16}?的(?:几|多少)倍|几倍|多少倍|(?:增长|增加|提高|提升|上升)了?百分之(?:几|多少)|增幅是多少"
     r"|difference|how much (?:higher|lower|more|less|faster|slower)|\bsum\b|combined|how many times|gap",
     re.I,
 )
 _SUM_RE = re.compile(r"之和|合计|总共|一共|加起来|总和|\bsum\b|combined|total of", re.I)
 _RATIO_RE = re.compile(r"几倍|多少倍|的(?:几|多少)倍|how many times", re.I)
-_GROWTH_RE = re.compile(r"增长了?百分之几|增幅是多少|增长率是多少|growth rate", re.I)
+_GROWTH_RE = re.compile(r"(?:增长|增加|提高|提升|上升)了?百分之(?:几|多少)|增幅是多少|增长率是多少|growth rate", re.I)
 _YEAR_RE = re.compile(r"(?:19|20)\d{2}")
 
 
@@ -52,18 +55,57 @@ def _compatible(options: list[list[tuple[Quantity, str, int]]], wants_rate: bool
     if wants_rate:
         first = sorted(first, key=lambda c: c[0].unit not in PERCENT)
     for head in first:
-        rest = [next((c for c in opts if c[0].unit == head[0].unit),  # the same unit first, then a compatible one
-                     next((c for c in opts if compatible(head[0], c[0])), None)) for opts in options[1:]]
+        rest = [next((c for c in opts if c[0].unit == head[0].unit and c[:2] != head[:2]),  # same unit first
+                     next((c for c in opts if compatible(head[0], c[0]) and c[:2] != head[:2]), None))
+                for opts in options[1:]]  # never the head's own figure again (two sides of one sentence)
         if all(r is not None for r in rest):
             return [head, *[r for r in rest if r is not None]]
     return None
+
+
+_COMPARED_RE = re.compile(r"^(?P<a>.+?)比(?P<b>.+?)(?:高|低|多|少|快|慢|增加|减少|提高|下降)了?(?:多少|几|出)")
+_SUMMED_RE = re.compile(r"^(?P<a>.+?)(?:和|与|及|以及|加上)(?P<b>.+?)(?:一共|总共|合计|加起来|之和|总和)")
+_TIME_ONLY_RE = re.compile(r"^(?:上年|去年|上一年|前一年|同期|上年同期|年初|以前|之前)$")
+_YEAR_MENTION_RE = re.compile(r"(?:19|20)\d{2}\s*年")
+
+
+def sides(q: ParsedQuestion) -> tuple[str, str] | None:
+    """The two things one region and year compares or adds (「山东省2025年A增速比B增速快多少」 → A, B).
+
+    Each side becomes its own sub-question (with the shared region/year prefix), so each figure is
+    the one its own words precede in the passage, not the first figure of the sentence.
+    """
+    m = _COMPARED_RE.search(q.text) or _SUMMED_RE.search(q.text)
+    if m is None:
+        return None
+    a, b = m.group("a"), m.group("b").strip("的")
+    end = max((y.end() for y in _YEAR_MENTION_RE.finditer(a)), default=0)
+    for r in q.regions:
+        for name in (r, short_name(r)):
+            at = a.find(name)
+            if at >= 0:
+                end = max(end, at + len(name))
+    own = a[end:].strip("的")
+    if len(re.findall(r"[\u4e00-\u9fff]", own)) < 2 or len(re.findall(r"[\u4e00-\u9fff]", b)) < 2 \
+            or _TIME_ONLY_RE.match(b) or _YEAR_MENTION_RE.search(b):
+        return None
+    return a, a[:end] + b
 
 
 def is_compute(q: ParsedQuestion) -> bool:
     """A question asking for arithmetic over two or more figures."""
     if not COMPUTE_RE.search(q.text):
         return False
-    return len(q.years) >= 2 or len(q.regions) >= 2 or len(q.indicators) >= 2 or bool(_SUM_RE.search(q.text))
+    return (len(q.years) >= 2 or len(q.regions) >= 2 or len(q.indicators) >= 2 or bool(_SUM_RE.search(q.text))
+            or sides(q) is not None or len(_levels_asked(q)) == 2)
+
+
+def _levels_asked(q: ParsedQuestion) -> list[Quantity]:
+    """Two levels the question itself states for a growth (「从2110公里增加到3055公里,增长了百分之多少」)."""
+    if not _GROWTH_RE.search(q.text):
+        return []
+    qs = [Quantity(f.value, f.unit) for f in figures(q.text) if f.value is not None and f.unit and not f.redacted]
+    return qs if len(qs) == 2 and compatible(qs[0], qs[1]) and qs[0].unit not in PERCENT else []
 
 
 def operands(q: ParsedQuestion) -> list[tuple[str, ParsedQuestion]]:
@@ -85,6 +127,14 @@ def operands(q: ParsedQuestion) -> list[tuple[str, ParsedQuestion]]:
         return out
     if len(q.regions) >= 2:
         return [(r, replace(q, regions=(r,))) for r in q.regions]
+    two = sides(q) if len(q.regions) <= 1 else None
+    if two is not None:
+        out = []
+        for text in two:
+            inds = tuple(i.name for i in find_indicators(text))
+            label = text[len(os.path.commonprefix(two)):] if two[0] != two[1] else ""
+            out.append((label.strip("的"), replace(q, text=text, indicators=inds, expansions=inds)))
+        return out
     if len(q.indicators) >= 2:
         return [(i, replace(q, indicators=(i,), expansions=(i,))) for i in q.indicators]
     return [("", q)]
@@ -131,6 +181,9 @@ class ComputeAnswerer:
 
     def answer(self, q: ParsedQuestion, evidence: Evidence) -> Draft:
         """Operand figures (cited), then the formula (cited with all of them)."""
+        levels = _levels_asked(q)
+        if levels:
+            return self._from_levels(q, levels, evidence)
         labels: list[str] = []
         options: list[list[tuple[Quantity, str, int]]] = []
         for label, sub in operands(q):
@@ -153,7 +206,23 @@ class ComputeAnswerer:
         marks = "".join(f"[{i + 1}]" for i in cited)
         lines = [f"{label + ':' if label else ''}{clause}[{i + 1}]" for label, (_, clause, i) in zip(labels, chosen, strict=True)]
         lines.append(f"{formula.text}{marks}")
+        if q.english:  # the figures and quotes stay as written; what was done is said in English
+            lines.insert(0, "The answer is computed from the figures the reports state (cited below):")
+            lines[-1] = f"The result is {formula.text}{marks}"
         return Draft(self.kind, "\n".join(lines), cited, computed=(formula.shown_result,))
+
+    def _from_levels(self, q: ParsedQuestion, levels: list[Quantity], evidence: Evidence) -> Draft:
+        """Growth between two levels the question states, cited from the passage that states both."""
+        wanted = {fold(x.shown) for x in levels}
+        for i, sc in enumerate(evidence.passages):
+            for start, end in iter_sentences(sc.chunk.text):
+                clause = sc.chunk.text[start:end].strip()
+                shown = {fold(Quantity(f.value, f.unit).shown) for f in figures(clause) if f.value is not None}
+                if wanted <= shown:
+                    formula = growth(levels[1], levels[0])
+                    text = f"{clause.rstrip('；;，,。')}[{i + 1}]\n{formula.text}[{i + 1}]"
+                    return Draft(self.kind, text, (i,), computed=(formula.shown_result,))
+        return Draft(self.kind, "", found=False, reason="报告段落中找不到问题所说的两个数值。")
 
     def _formula(self, q: ParsedQuestion, values: list[Quantity]) -> Formula:
         if _SUM_RE.search(q.text):

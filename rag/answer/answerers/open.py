@@ -13,6 +13,7 @@ import re
 
 from rag.answer.answerers.base import Draft, Evidence
 from rag.answer.answerers.sentences import Unit, bigrams, content_weights, coverage, similarity, units
+from rag.answer.extractive import english_source
 from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
 from rag.search.query import ParsedQuestion
 from rag.textnorm import REDACTED_RE
@@ -88,5 +89,7 @@ def _lead(q: ParsedQuestion, evidence: Evidence, cited: tuple[int, ...]) -> str:
     who = "、".join(regions) if len(regions) <= 2 else "各地"
     when = f"{years[0]}年" if len(years) == 1 else ""
     if q.english:
-        return f"The {when.rstrip('年')} report{'s' if len(regions) > 1 else ''} of {who} state:\n".replace("  ", " ")
+        if len(regions) == 1:
+            return english_source(regions[0], years[0] if len(years) == 1 else None) + ", the main points are:\n"
+        return "According to the reports, the main points are:\n"
     return f"{who}{when}报告提到:\n" if who else "报告提到:\n"

@@ -34,6 +34,7 @@ FIGURE_ASK_RE = re.compile(
 )
 _HEADING_NUM_RE = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．])\s*")
 _END_RE = re.compile(r"[。！？；;!?]\s*$")
+_LEAD_DASH_RE = re.compile(r"^\s*(?:——|—|－－|--)")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ def is_heading(text: str) -> bool:
         return True
     if _HEADING_NUM_RE.match(t) and len(t) <= 30:
         return True
+    if _LEAD_DASH_RE.match(t) and len(t) <= 24 and not re.search(r"[，,:：\d]", t):
+        return True  # 「——城市建设步伐加快。」: a dash-led summary line heads the sentences after it
     return len(t) <= 24 and not _END_RE.search(t) and not re.search(r"[，,:：]", t)
 
 
@@ -88,7 +91,7 @@ def units(passages: list[ScoredChunk], allowed: list[int] | None = None, max_cha
             if not raw:
                 continue
             if is_heading(raw):
-                pending = (s, _HEADING_NUM_RE.sub("", raw).rstrip("：:"))
+                pending = (s, _LEAD_DASH_RE.sub("", _HEADING_NUM_RE.sub("", raw)).rstrip("：:。"))
                 continue
             if raw.endswith((":", "：")):  # 「重点抓好以下六个方面:」 introduces, says nothing
                 continue

@@ -69,7 +69,11 @@ class TableAnswerer:
         if not lines:
             return Draft(self.kind, "", found=False, reason="各地区的报告段落中都没有找到所问的数值。")
         if missing:
-            lines.append("未找到:" + "、".join(missing) + "(语料中这些报告没有给出该数值)")
+            lines.append(("Not stated in the reports of: " + ", ".join(missing)) if q.english
+                         else "未找到:" + "、".join(missing) + "(语料中这些报告没有给出该数值)")
+        if q.english:
+            lines.insert(0, f"The figure of each {'year' if BY_YEAR_RE.search(q.text) else 'region'}, "
+                            "as its own report states it:")
         return Draft(self.kind, "\n".join(lines), tuple(dict.fromkeys(cited)))
 
 
