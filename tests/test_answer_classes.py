@@ -89,7 +89,7 @@ def test_dash_led_summary_line_is_a_heading() -> None:
     assert not is_heading("——全年地区生产总值完成177.3亿元,增长5%。")
 
 
-def _grounded(answer) -> None:  # type: ignore[no-untyped-def]
+def _grounded(answer) -> None:
     passages = [c.text for c in answer.citations]
     body = re.sub(r"\S+ = [^\[\n]+", "", answer.answer)  # formula results are computed, their operands are cited
     assert not ungrounded_figures(body, passages), answer.answer
@@ -101,14 +101,14 @@ def _grounded(answer) -> None:  # type: ignore[no-untyped-def]
     ("仓山区2023年新增中小学学位和学前教育公办学位一共多少个?", r"6060个\s*\+\s*3600个\s*=\s*9660个"),
     ("台江区人均GDP从10.14万元提高到16.43万元,提高了百分之多少?", r"=\s*62\.0\s*%"),
 ])
-def test_compute_answers_on_seed_passages(seed_pipeline, question: str, result: str) -> None:  # type: ignore[no-untyped-def]
+def test_compute_answers_on_seed_passages(seed_pipeline, question: str, result: str) -> None:
     answer = seed_pipeline.run(question)
     assert not answer.refused and re.search(result, fold(answer.answer)), answer.answer
     assert answer.citations
     _grounded(answer)
 
 
-def test_open_points_never_start_with_a_bare_dash_heading(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_open_points_never_start_with_a_bare_dash_heading(seed_pipeline) -> None:
     answer = seed_pipeline.run("解放区2023年城市建设做了哪些事情?")
     points = [line for line in answer.answer.split("\n") if line.startswith("- ")]
     assert points and not any(line.startswith("- ——") for line in points)
@@ -119,7 +119,7 @@ def test_open_points_never_start_with_a_bare_dash_heading(seed_pipeline) -> None
     ("What is Cangshan District's GDP growth target for 2024?", r"5\.5\s*%"),
     ("What are the 2024 targets of Cangshan District for fixed-asset investment growth?", r"(?<![\d.])3\s*%"),
 ])
-def test_english_answers_say_what_they_found_in_english(seed_pipeline, question: str, figure: str) -> None:  # type: ignore[no-untyped-def]
+def test_english_answers_say_what_they_found_in_english(seed_pipeline, question: str, figure: str) -> None:
     answer = seed_pipeline.run(question)
     assert not answer.refused and re.search(figure, fold(answer.answer)), answer.answer
     assert re.search(r"\bAccording to the 2024 report of Cangshan\b", answer.answer), answer.answer
