@@ -23,23 +23,41 @@ from rag.errors import RagError
 from rag.types import Answer, Filters
 
 
+@dataclass(kw_only=True)
+class _Background:
+    """What both jobs share: a Stop event, a finished event and the time taken."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0
+
+    def _finish(self) -> None:
+        self.seconds = time.monotonic() - self.started
+        self.finished.set()
+
+    @property
+    def done(self) -> bool:
+        return self.finished.is_set()
+
+    @property
+    def elapsed(self) -> float:
+        return self.seconds if self.done else time.monotonic() - self.started
+
+
 @dataclass
-class AnswerJob:
+class AnswerJob(_Background):
     """A question on its way through ``Pipeline.run``; the worker thread fills it in."""
 
     question: str
     turns: tuple[str, ...]
     filters: Filters
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    cancel: threading.Event = field(default_factory=threading.Event)
-    finished: threading.Event = field(default_factory=threading.Event)
-    started: float = field(default_factory=time.monotonic)
     draft: Answer | None = None
     status: str = ""
     pieces: list[str] = field(default_factory=list)
     answer: Answer | None = None
     error: RagError | None = None
-    seconds: float = 0.0
 
     @classmethod
     def start(cls, pipeline: Any, question: str, turns: Sequence[str] = (), filters: Filters | None = None) -> AnswerJob:
@@ -57,22 +75,13 @@ class AnswerJob:
             self.error = RagError(f"回答时出错 internal error: {type(exc).__name__}: {exc}",
                                   "请重试;如果再次出现,请报告这个问题 please retry, and report it if it repeats")
         finally:
-            self.seconds = time.monotonic() - self.started
-            self.finished.set()
+            self._finish()
 
     def _on_draft(self, answer: Answer) -> None:
         self.draft = answer
 
     def _on_status(self, text: str) -> None:
         self.status = text
-
-    @property
-    def done(self) -> bool:
-        return self.finished.is_set()
-
-    @property
-    def elapsed(self) -> float:
-        return self.seconds if self.done else time.monotonic() - self.started
 
     @property
     def streamed(self) -> str:
@@ -86,17 +95,13 @@ class AnswerJob:
 
 
 @dataclass
-class EvalJob:
+class EvalJob(_Background):
     """A question set being run case by case in the background: live records, an estimate, Stop."""
 
     cases: tuple[Any, ...]  # rag.eval.run.Case
     top_k: int
-    cancel: threading.Event = field(default_factory=threading.Event)
-    finished: threading.Event = field(default_factory=threading.Event)
-    started: float = field(default_factory=time.monotonic)
     records: list[dict[str, Any]] = field(default_factory=list)
     current: str = ""
-    seconds: float = 0.0
 
     @classmethod
     def start(cls, pipeline: Any, cases: Sequence[Any], top_k: int) -> EvalJob:
@@ -115,16 +120,7 @@ class EvalJob:
                 run_cases(pipeline, [case], top_k=self.top_k, on_record=self.records.append)
         finally:
             self.current = ""
-            self.seconds = time.monotonic() - self.started
-            self.finished.set()
-
-    @property
-    def done(self) -> bool:
-        return self.finished.is_set()
-
-    @property
-    def elapsed(self) -> float:
-        return self.seconds if self.done else time.monotonic() - self.started
+            self._finish()
 
     @property
     def stopped(self) -> bool:
