@@ -264,8 +264,13 @@ def format_comparison(metrics: dict[str, dict[str, Any]]) -> str:
 
 
 def run(jobs: Sequence[dict[str, Any]], answer: Answerer, *, keep_text: bool = False,
-        progress: bool = True) -> tuple[list[dict[str, Any]], bool]:
-    """Answer every job; returns (rows, interrupted). Ctrl-C keeps the finished rows."""
+        progress: bool = True, on_row: Callable[[list[dict[str, Any]]], None] | None = None,
+        ) -> tuple[list[dict[str, Any]], bool]:
+    """Answer every job; returns (rows, interrupted). Ctrl-C keeps the finished rows.
+
+    ``on_row`` gets the rows so far after each answer (the command line rewrites its JSON, so a run
+    stopped or killed midway still leaves its finished items and metrics on disk).
+    """
     from tqdm import tqdm
 
     rows: list[dict[str, Any]] = []
@@ -277,6 +282,8 @@ def run(jobs: Sequence[dict[str, Any]], answer: Answerer, *, keep_text: bool = F
             if keep_text:
                 row.update({"query": job["query"], "prediction": text})
             rows.append(row)
+            if on_row is not None:
+                on_row(rows)
     except KeyboardInterrupt:
         print(f"\ninterrupted after {len(rows)}/{len(jobs)}; keeping finished results", file=sys.stderr)
         return rows, True
@@ -321,21 +328,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    rows, interrupted = run(jobs, pipeline.answer_from_passages, keep_text=args.keep_text)
-    metrics = summarize(rows)
     from rag.eval.run import git_info
 
     sha, dirty = git_info()
-    result = {
-        "meta": {"started_at": started, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                 "git_sha": sha, "git_dirty": dirty, "tasks": tasks, "noise": args.noise, "limit": args.limit,
-                 "seed": args.seed, "passage_num": PASSAGE_NUM, "data": str(args.data),
-                 "interrupted": interrupted, "n_planned": len(jobs), "pipeline": describe},
-        "metrics": metrics,
-        "items": rows,
-    }
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    def write(rows: list[dict[str, Any]], interrupted: bool, done: bool) -> dict[str, dict[str, Any]]:
+        metrics = summarize(rows)
+        result = {
+            "meta": {"started_at": started, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                     "git_sha": sha, "git_dirty": dirty, "tasks": tasks, "noise": args.noise, "limit": args.limit,
+                     "seed": args.seed, "passage_num": PASSAGE_NUM, "data": str(args.data), "done": done,
+                     "interrupted": interrupted, "n_planned": len(jobs), "n_done": len(rows), "pipeline": describe},
+            "metrics": metrics,
+            "items": rows,
+        }
+        args.json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        return metrics
+
+    rows, interrupted = run(jobs, pipeline.answer_from_passages, keep_text=args.keep_text,
+                            on_row=lambda rs: write(rs, False, False))
+    metrics = write(rows, interrupted, not interrupted)
     print(format_comparison(metrics))
     print(f"wrote {args.json_out}", file=sys.stderr)
     return 130 if interrupted else 0

@@ -47,3 +47,12 @@ def test_english_sentence_cited_by_its_figure(seed_pipeline) -> None:  # type: i
     holder = next(i + 1 for i, p in enumerate(passages[:3]) if "5.5%" in p.chunk.text)
     out = align("Cangshan targets GDP growth of 5.5% in 2024.", passages[:3])
     assert out.kept == 1 and out.cited == (holder,)
+
+
+def test_a_figure_sentence_restating_the_question_is_cited(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    question = "仓山区2024年GDP增长目标是多少?"
+    passages = _passages(seed_pipeline, question)
+    out = align("仓山区2024年GDP目标5.5%。", passages[:3], question)  # the question's words around the passage's figure
+    assert out.kept == 1 and "5.5%[" in out.text
+    # without a figure, restating the question is no support
+    assert align("仓山区2024年GDP增长目标是多少?", passages[:3], question).kept == 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rag.textnorm import CITATION_RE, figure_grounded, figures, fold
 from rag.types import ScoredChunk
 
-MIN_OVERLAP = 0.3  # share of a sentence's bigrams found in its passage
+MIN_OVERLAP = 0.3  # share of a sentence's bigrams found in its passage (with figures: or in the question)
 _SPLIT_RE = re.compile(r"(?<=[。！？!?；;])|\n+")
 _LIST_MARK_RE = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、．)）]|[(（]\d{1,2}[)）]|[一二三四五六七八九十][、.．])\s*")
 _CJK_RE = re.compile(r"[\u4e00-\u9fa5]")
@@ -41,9 +41,15 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in _SPLIT_RE.split(text) if s and s.strip()]
 
 
-def align(text: str, passages: list[ScoredChunk]) -> Aligned:
-    """Cite each sentence of ``text`` with the passage it matches best; drop unsupported ones."""
+def align(text: str, passages: list[ScoredChunk], question: str = "") -> Aligned:
+    """Cite each sentence of ``text`` with the passage it matches best; drop unsupported ones.
+
+    For a sentence whose figures all stand in a passage, words of the ``question`` count as support
+    too (「仓山区2024年GDP目标5.5%」 restates the question around the passage's figure); a sentence
+    without figures needs its own wording from the passage.
+    """
     grams = [_grams(p.chunk.text) for p in passages]
+    asked = _grams(question)
     out: list[str] = []
     cited: list[int] = []
     dropped: list[str] = []
@@ -55,7 +61,7 @@ def align(text: str, passages: list[ScoredChunk]) -> Aligned:
         plain = CITATION_RE.sub("", body).strip()
         if not plain or not re.search(r"\w", plain):
             continue
-        n = _source(plain, given, passages, grams)
+        n = _source(plain, given, passages, grams, asked)
         if n is None:
             dropped.append(plain)
             continue
@@ -68,7 +74,8 @@ def align(text: str, passages: list[ScoredChunk]) -> Aligned:
     return Aligned(joined, tuple(cited), len(out), tuple(dropped))
 
 
-def _source(sentence: str, given: list[int], passages: list[ScoredChunk], grams: list[set[str]]) -> int | None:
+def _source(sentence: str, given: list[int], passages: list[ScoredChunk], grams: list[set[str]],
+            asked: frozenset[str] | set[str] = frozenset()) -> int | None:
     """The 1-based passage a sentence comes from, or None (unsupported)."""
     figs = [f for f in figures(sentence) if not f.redacted]
     holders = [i + 1 for i, p in enumerate(passages) if figs and all(figure_grounded(f, [p.chunk.text]) for f in figs)]
@@ -80,9 +87,10 @@ def _source(sentence: str, given: list[int], passages: list[ScoredChunk], grams:
     own = _grams(sentence)
     if not own:
         return given[0] if given else None
-    scores = {i + 1: len(own & g) / len(own) for i, g in enumerate(grams)}
+    scores = {i + 1: len(own & (g | asked)) / len(own) for i, g in enumerate(grams)}
+    own_share = {i + 1: len(own & g) / len(own) for i, g in enumerate(grams)}
     candidates = holders or list(scores)
-    best = max(candidates, key=lambda n: (scores[n], n in given))
-    if scores[best] < MIN_OVERLAP:
+    best = max(candidates, key=lambda n: (scores[n], own_share[n], n in given))
+    if (scores if holders else own_share)[best] < MIN_OVERLAP:
         return None
     return next((n for n in given if n in candidates and scores[n] >= scores[best] - 0.1), best)

@@ -205,7 +205,7 @@ class OpenAIGenerator:
                 stop=stop or None,
                 stream=True,
             )
-            with response:  # closed when the caller stops reading (Stop, a client gone): the server stops too
+            with response:  # type: ignore[union-attr]  # closed when the caller stops reading (Stop, a client gone): the server stops too
                 for chunk in response:
                     n_chunks += 1
                     choices = getattr(chunk, "choices", None)

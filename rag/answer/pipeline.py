@@ -51,6 +51,7 @@ from rag.answer.guard import (
     screen_question,
 )
 from rag.answer.route import relative_year, route
+from rag.answer.shape import Shapes, load_shapes, tidy
 from rag.answer.state import GeneratorState, new_gate
 from rag.config import Settings
 from rag.errors import ModelUnavailableError, RagError
@@ -60,7 +61,7 @@ from rag.search.retrieve import Retrieval, Retriever
 from rag.types import Answer, Chunk, Filters, ScoredChunk
 
 CONTEXT_PASSAGES = 3
-OPEN_CONTEXT, OPEN_SNIPPET, OPEN_RETRIEVE = 5, 240, 10  # open questions: more passages, longer snippets, several points
+OPEN_CONTEXT, OPEN_SNIPPET, OPEN_RETRIEVE = 4, 220, 10  # open questions: more passages, longer snippets, several points
 
 
 @dataclass
@@ -78,6 +79,9 @@ class Prepared:
     guard_notice: str = ""  # parts of the message that were not followed (rag/answer/guard.py)
     reason: str = ""  # why the chosen answerer found no answer (rag/answer/route.py)
     context: int = CONTEXT_PASSAGES  # passages given to the model
+    form: str = "lookup"  # the answer shape asked of the model (rag/answer/shape.py): lookup | open
+    discard: str = ""  # why the model's text was not used: refused|no_source|leak|foreign|failed|stopped ("" kept)
+    dropped: tuple[str, ...] = ()  # generated sentences alignment found no source for
 
     @property
     def passages(self) -> list[ScoredChunk]:
@@ -107,6 +111,7 @@ class Pipeline:
         self.settings = settings
         self.retriever = retriever or Retriever(settings)
         self.prompts: Prompts = load_prompts(settings.prompts_dir)
+        self.shapes: Shapes = load_shapes(settings.prompts_dir)
         if generator == "auto":
             chosen, why = select_generator(settings)
         else:
@@ -122,10 +127,6 @@ class Pipeline:
         """Why the active generator (or none) is used."""
         return self.state.reason
 
-    @generator_reason.setter
-    def generator_reason(self, reason: str) -> None:  # pragma: no cover - old callers; pass reason= instead
-        self.state._reason = reason
-
     @property
     def generator_name(self) -> str:
         """The active generator: local | openai | extractive."""
@@ -137,7 +138,7 @@ class Pipeline:
         return {
             "generator": self.generator_name, "generator_reason": self.generator_reason,
             "embedder": self.retriever.embedder.id, "chunking": f"{self.settings.chunk_size}/{self.settings.chunk_overlap}",
-            "top_k": self.settings.top_k, "prompt_hash": self.prompts.hash, "index": str(self.settings.index_dir),
+            "top_k": self.settings.top_k, "prompt_hash": self.shapes.hash(self.prompts.hash), "index": str(self.settings.index_dir),
             "index_generation": self.retriever.generation, "chunks": len(self.retriever.chunks),
         }
 
@@ -187,19 +188,17 @@ class Pipeline:
         if (generate and passages and not prep.refusal and self.state.generator is not None
                 and not retrieval.filters.get("facts") and not extract.redacted
                 and (routed is None or routed.may_generate)):
-            prep.context = OPEN_CONTEXT if routed is not None and routed.kind == "open" else CONTEXT_PASSAGES
+            prep.form = "open" if routed is not None and routed.kind == "open" else "lookup"
+            prep.context = OPEN_CONTEXT if prep.form == "open" else CONTEXT_PASSAGES
             ctx = passages[:prep.context]
-            budget = OPEN_SNIPPET if prep.context == OPEN_CONTEXT else SNIPPET_CHARS
-            prep.messages = render_messages(self.prompts, standalone, [snippet(parsed, p, budget) for p in ctx],
-                                            [passage_label(p) for p in ctx])
+            budget = OPEN_SNIPPET if prep.form == "open" else SNIPPET_CHARS
+            prep.messages = self.shapes.messages(render_messages(
+                self.prompts, standalone, [snippet(parsed, p, budget) for p in ctx], [passage_label(p) for p in ctx]),
+                prep.form, parsed.english)
         return prep
 
     def _scoped(self, parsed: ParsedQuestion, question: str, filters: Filters | None) -> ParsedQuestion:
-        """Apply explicit filters.
-
-        A region/year the question itself names wins, then the filter, then what the follow-up
-        rewrite carried over from earlier turns.
-        """
+        """Apply explicit filters: the question's own region/year wins, then the filter, then earlier turns'."""
         if filters is None:
             return parsed
         own = parse_question(question, self._regions)
@@ -244,11 +243,10 @@ class Pipeline:
         if not prep.messages or generator is None:
             return
         t0 = time.perf_counter()
-        first = True
-        for piece in generator.stream(prep.messages, max_tokens=self.settings.max_tokens):
-            if first:
-                prep.timings_ms["first_token"] = (time.perf_counter() - t0) * 1000
-                first = False
+        budget = self.shapes.max_tokens(prep.form, self.settings.max_tokens)
+        stop = ["\n\n"] if prep.form == "lookup" else None  # a lookup is one sentence: no explanation after it
+        for piece in generator.stream(prep.messages, max_tokens=budget, stop=stop):
+            prep.timings_ms.setdefault("first_token", (time.perf_counter() - t0) * 1000)
             yield piece
         prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
 
@@ -265,15 +263,21 @@ class Pipeline:
                                     extract_citations(prep.extract, passages), "extractive", notices, refusal)
             return self._answer(prep, refusal_text(prep, refusal), True, (), generator, notices, refusal)
         if generated is not None and prep.messages:
-            checked = check_generated(generated, defang_passages(passages[:CONTEXT_PASSAGES]))  # guard
+            generated, context = tidy(generated), defang_passages(passages[:prep.context])
+            checked = check_generated(generated, context)  # guard
             if leaks_prompt(checked.text, self.prompts.system):  # guard: never echo the system prompt
+                prep.discard = "leak"
                 notices.append("生成的回答复述了系统规则,已改用原文摘录回答。")
             elif foreign := foreign_content(checked.text, passages):  # guard: links/sponsor lines no passage holds
+                prep.discard = "foreign"
                 notices.append(f"生成的回答含有资料中没有的内容({foreign}),已改用原文摘录回答。")
             elif checked.refused:
+                prep.discard = "refused"
                 notices.append("生成模型认为资料中没有答案;以下为检索到的最相关原文摘录。")
             else:  # cite by alignment; sentences with no source or an ungrounded figure are dropped
-                aligned = align(checked.text, defang_passages(passages[:prep.context]))
+                aligned = align(checked.text, context, prep.standalone)
+                prep.dropped = aligned.dropped
+                prep.discard = "" if aligned.kept else "no_source"
                 if aligned.kept:
                     if aligned.dropped:
                         notices.append(f"生成的回答中有{len(aligned.dropped)}句在资料中找不到出处,已删去。")
@@ -283,6 +287,7 @@ class Pipeline:
                 notices.append("生成的回答在资料中找不到出处,已改用原文摘录回答。")
             generator = "extractive"
         elif prep.messages and generated is None:  # reliability fix: a failed generator answered nothing
+            prep.discard = prep.discard or ("stopped" if error.startswith("已停止") else "failed")
             generator = "extractive"
         if prep.extract.redacted:
             text = "报告中该数值已被隐去(XX),无法给出具体数字。原文:" + prep.extract.text
@@ -359,14 +364,16 @@ class Pipeline:
         prep = Prepared(question, question, parsed, retrieval, extract)
         if chunks and self.state.generator is not None:
             ctx = chunks[: max(CONTEXT_PASSAGES, len(chunks))]
-            prep.messages = render_messages(self.prompts, question, [snippet(parsed, p, 260) for p in ctx],
-                                            ["资料" for _ in ctx])
+            prep.context = len(ctx)
+            prep.messages = self.shapes.messages(render_messages(
+                self.prompts, question, [snippet(parsed, p, 260) for p in ctx], ["资料" for _ in ctx]), "lookup",
+                parsed.english)
             # with given passages, the model judges relevance itself: let it try even without an extract
             try:
                 text = "".join(self.stream(prep))
             except RagError as exc:
                 return self.finalize(prep, None, f"生成模型不可用:{exc.message}")
-            checked = check_generated(text, ctx)
+            checked = check_generated(tidy(text), ctx)
             if checked.refused:
                 return self._answer(prep, checked.text, True, (), self.generator_name, [], "资料中没有答案")
             if not checked.ungrounded:
