@@ -40,7 +40,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("社会消费品零售总额", ("社会消费品零售总额", "社零总额", "社零", "消费品零售总额", "社会商品零售总额"),
               ("retail sales", "total retail sales", "consumer goods")),
     Indicator("进出口总额", ("进出口总额", "外贸进出口", "进出口", "外贸"),
-              ("import and export", "imports and exports", "foreign trade", "total trade", "trade volume")),
+              ("import and export", "import-export", "imports and exports", "foreign trade", "total trade", "trade volume")),
     Indicator("实际利用外资", ("实际利用外资", "利用外资", "外商直接投资", "外资"),
               ("foreign direct investment", "foreign investment", "fdi", "utilized foreign capital", "foreign capital")),
     Indicator("城镇居民人均可支配收入", ("城镇居民人均可支配收入",), ("urban disposable income", "urban residents' disposable income")),

@@ -36,7 +36,8 @@ from rag.types import ScoredChunk
 COMPUTE_RE = re.compile(
     r"比.{0,24}?(?:高|低|多|少|快|慢|增加|减少|提高|下降)(?:了)?(?:多少|几)|相差|差距|差(?:了)?多少|之差|差值|高出|低了?多少"
     r"|之和|合计|总共|一共|加起来|总和|是.{0,16}?的(?:几|多少)倍|几倍|多少倍|(?:增长|增加|提高|提升|上升)了?百分之(?:几|多少)|增幅是多少"
-    r"|difference|how much (?:higher|lower|more|less|faster|slower)|\bsum\b|combined|how many times|gap",
+    r"|difference|how much (?:higher|lower|more|less|faster|slower)|\bsum\b|combined|how many times|gap"
+    r"|\bexceeds?\b|by how (?:much|many)|how many (?:more|fewer|percentage points)",
     re.I,
 )
 _SUM_RE = re.compile(r"之和|合计|总共|一共|加起来|总和|\bsum\b|combined|total of", re.I)
