@@ -88,7 +88,7 @@ def _query_row(spec: dict[str, Any]) -> dict[str, Any]:
             pipeline.run(text, turns, generate=False)
             answer_ms.append((clock() - t) * 1000)
     return {
-        "chunks_loaded": len(retriever.chunks), "load_s": round(load_s, 2), "rss_mb_loaded": rss_loaded,
+        "chunks_loaded": retriever.chunk_count, "load_s": round(load_s, 2), "rss_mb_loaded": rss_loaded,
         "dense_search": "exact" if exact is not None else "chroma-hnsw", "vectors_load_s": round(vectors_load_s, 2),
         "recall_at_5": round(recall_hits / answerable, 3) if answerable else None,
         "recall_hits": recall_hits, "answerable": answerable,

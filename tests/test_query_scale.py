@@ -13,6 +13,8 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -226,3 +228,93 @@ def test_retriever_filter_matches_the_string_scan(seed_pipeline) -> None:  # typ
     mask, _, _ = r._mask(ParsedQuestion("问题", regions=(regions[0],)))
     allowed = {r.keyword.ids[i] for i in np.flatnonzero(mask)}
     assert all(r._allowed(cid, mask) == (cid in allowed) for cid in [*r.keyword.ids, "no-such-chunk"])
+
+
+def test_passages_are_read_by_id_not_held(seed_index: Path) -> None:
+    """The retriever holds no Chunk objects: passages come from the manifest by id; its facts match the chunks'."""
+    import gc
+    from collections import Counter
+
+    from rag.config import get_settings
+    from rag.index.manifest import Manifest
+    from rag.types import Chunk
+
+    m = Manifest(seed_index)
+    try:
+        chunks = m.chunks()
+    finally:
+        m.close()
+    gc.collect()
+    before = sum(isinstance(o, Chunk) for o in gc.get_objects())
+    r = Retriever(get_settings(index_dir=seed_index, generator="extractive"))
+    gc.collect()
+    assert sum(isinstance(o, Chunk) for o in gc.get_objects()) == before  # none loaded and kept
+    want = {c.chunk_id: c for c in chunks}
+    assert r.by_id.get_many(want) == want and r.by_id[chunks[3].chunk_id] == chunks[3]
+    assert chunks[0].chunk_id in r.by_id and "no-such-chunk" not in r.by_id and len(r.by_id) == len(chunks)
+    with pytest.raises(KeyError):
+        r.by_id["no-such-chunk"]
+    assert len(r.chunks) == r.chunk_count == len(chunks) and list(r.chunks) == chunks
+    assert r.chunks[0] == chunks[0] and r.chunks[-1] == chunks[-1] and r.chunks[2:4] == chunks[2:4]
+    assert r.chunks_per_doc == Counter(c.doc_id for c in chunks)
+    assert r.regions_per_doc == {d: {c.region for c in chunks if c.doc_id == d and c.region}
+                                 for d in {c.doc_id for c in chunks if c.region}}
+    assert r.years() == {c.year for c in chunks if c.year}
+    # a search returns the manifest's chunks themselves
+    got = r.search(parse_question("仓山区2024年GDP增长目标是多少?", r.regions()))
+    assert got.passages and all(p.chunk == want[p.chunk.chunk_id] for p in got.passages)
+
+
+def test_a_passage_removed_after_load_is_left_out(tmp_index: Path) -> None:
+    """A later ingest may remove chunks the loaded keyword/vector indexes still hold: they are skipped, not fatal."""
+    import sqlite3
+
+    from rag.config import get_settings
+
+    r = Retriever(get_settings(index_dir=tmp_index, generator="extractive"))
+    q = parse_question("仓山区2024年GDP增长目标是多少?", r.regions())
+    first = r.search(q).passages[0].chunk.chunk_id
+    with sqlite3.connect(tmp_index / "manifest.sqlite") as db:
+        db.execute("DELETE FROM chunks WHERE chunk_id=?", (first,))
+    after = r.search(q)
+    assert after.passages and first not in {p.chunk.chunk_id for p in after.passages}
+
+
+def test_keyword_scores_and_selective_masks_match_bm25s(seed_index: Path) -> None:
+    """One bincount over the postings, and a selective mask scored row by row, give bm25s's own scores."""
+    import json
+
+    from benchmarks import common
+    from rag.index.keyword import KeywordIndex, tokenize
+    from rag.index.manifest import Manifest
+
+    m = Manifest(seed_index)
+    try:
+        bm25_dir = seed_index / m.meta("bm25_dir")
+        rows = m.chunk_rows()
+    finally:
+        m.close()
+    streamed = KeywordIndex.load(bm25_dir)  # written by rag.index.bm25_stream
+    by_id = dict((cid, json.loads(t)) for cid, _, t, _ in rows)
+    built = KeywordIndex.build(streamed.ids, [by_id[c] for c in streamed.ids])  # bm25s's own index
+    rng = np.random.default_rng(3)
+    n_rows = len(streamed.ids)
+    compared = selective = 0
+    for q in common.load_questions():
+        toks = tokenize(common.question_turns(q)[0])
+        for kw in (streamed, built):
+            model: Any = kw.model
+            known = [t for t in toks if t in model.vocab_dict]
+            ref = np.asarray(model.get_scores(known), dtype=np.float32) if known else np.zeros(n_rows, dtype=np.float32)
+            assert np.allclose(kw.scores(toks), ref, atol=1e-5)
+            for size in (1, 3, 7, n_rows // 2, n_rows):
+                mask = np.zeros(n_rows, dtype=bool)
+                mask[rng.choice(n_rows, size, replace=False)] = True
+                got = kw.search(toks, 10, mask)
+                masked = np.where(mask, ref, 0.0)
+                want = {kw.ids[i]: float(masked[i]) for i in np.flatnonzero(masked > 0)}
+                assert all(mask[kw.row[c]] and abs(s - want[c]) < 1e-4 for c, s in got)
+                assert [round(s, 4) for _, s in got] == sorted((round(s, 4) for s in want.values()), reverse=True)[:10]
+                compared += 1
+                selective += size * 20 < n_rows
+    assert compared > 100 and selective > 40

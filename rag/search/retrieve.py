@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from rag.config import Settings
 from rag.index.embeddings import Embedder, get_embedder
 from rag.index.keyword import KeywordIndex, tokenize
 from rag.index.manifest import Manifest, require_index
+from rag.index.passages import PassageStore
 from rag.index.protocols import KeywordSearch, Store
 from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
 from rag.search.dense import EXACT_ROWS_MAX, POOL_MAX, filtered_dense, top_rows
@@ -62,7 +64,6 @@ class Retriever:
         try:
             self.generation = manifest.meta("generation")
             self.embedder_id = manifest.meta("embedder")
-            self.chunks: list[Chunk] = manifest.chunks()
             bm25_dir = Path(settings.index_dir) / manifest.meta("bm25_dir")
             self.documents = manifest.documents()
         finally:
@@ -71,23 +72,18 @@ class Retriever:
         if keyword is None:
             keyword = KeywordIndex.load(bm25_dir) if bm25_dir.name and bm25_dir.exists() else KeywordIndex([], None)
         self.keyword: KeywordSearch = keyword
-        self.by_id = {c.chunk_id: c for c in self.chunks}
-        # what the index holds, computed once: questions are parsed against it and refusals list it
-        years_by_region: dict[str | None, set[int]] = {}
-        for c in self.chunks:
-            held = years_by_region.setdefault(c.region, set())
-            if c.year:
-                held.add(c.year)
-        self._regions = frozenset(r for r in years_by_region if r)
-        self._years_by_region = {r: frozenset(ys) for r, ys in years_by_region.items()}
-        # per-keyword-row metadata arrays for vectorised filtering; regions as integer codes
-        rows = [self.by_id.get(cid) for cid in self.keyword.ids]
-        self._region_code: dict[str, int] = {}
-        codes = [self._region_code.setdefault((c.region or "") if c else "", len(self._region_code)) for c in rows]
-        self.row_region_code = np.array(codes, dtype=np.int32)
-        self.row_year = np.array([(c.year or 0) if c else 0 for c in rows], dtype=np.int32)
-        self.row_period = np.array([(c.period_year or 0) if c else 0 for c in rows], dtype=np.int32)
-        self.row_live = np.array([c is not None for c in rows], dtype=bool)
+        # passages are read by id from the manifest (no Chunk object held per chunk); ``by_id`` is that mapping
+        self.by_id = PassageStore(Path(settings.index_dir))
+        # what the index holds, read once: questions are parsed against it and refusals list it; per keyword
+        # row, integer arrays for vectorised filtering (regions as integer codes)
+        facts = self.by_id.facts(self.keyword.row)
+        self._regions = frozenset(r for r in facts.years_by_region if r)
+        self._years_by_region = facts.years_by_region
+        self._region_code = facts.region_codes
+        self.row_region_code, self.row_year = facts.row_region_code, facts.row_year
+        self.row_period, self.row_live = facts.row_period, facts.row_live
+        self.chunk_count = facts.chunk_count
+        self.chunks_per_doc, self.regions_per_doc = facts.chunks_per_doc, facts.regions_per_doc
         self._live_rows = int(np.count_nonzero(self.row_live))
         # dense search under a filter: exact over at most this many fetched rows, else a post-filtered HNSW pool
         self.exact_rows_max, self.pool_max = EXACT_ROWS_MAX, POOL_MAX
@@ -128,6 +124,15 @@ class Retriever:
     def years_of(self, region: str) -> set[int]:
         """Report years the index holds for a region."""
         return set(self._years_by_region.get(region, ()))
+
+    def years(self) -> set[int]:
+        """Report years the index holds (any region)."""
+        return set().union(*self._years_by_region.values())
+
+    @property
+    def chunks(self) -> Sequence[Chunk]:
+        """Every chunk, lazily from the manifest (``len`` is one COUNT; iterating reads them all: not per query)."""
+        return self.by_id.all_chunks()
 
     def _rows_of(self, values: np.ndarray, wanted: list[int]) -> np.ndarray:
         """Boolean row mask: ``values`` equal to one of ``wanted`` (a few values: no np.isin sort)."""
@@ -259,9 +264,10 @@ class Retriever:
                 scores[cid] = scores.get(cid, 0.0) + weight / (rrf_k + rank)
                 ranks.setdefault(cid, {"keyword": None, "dense": None})[name] = rank
         out = []
+        chunks = self.by_id.get_many(scores)
         for cid, score in scores.items():
-            chunk = self.by_id.get(cid)
-            if chunk is None:  # an orphan vector from an interrupted ingest: not in the manifest
+            chunk = chunks.get(cid)
+            if chunk is None:  # an orphan vector from an interrupted ingest, or removed since: not in the manifest
                 continue
             score *= _boost(q, chunk)
             out.append(ScoredChunk(chunk, score, ranks[cid]))

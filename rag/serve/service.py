@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,18 +73,15 @@ def _years_label(years: Sequence[int]) -> str:
 def describe_corpus(pipeline: Pipeline) -> Corpus:
     """Regions (of every passage: compilations hold several), their years, and the documents of the index."""
     retriever = pipeline.retriever
-    per_doc = Counter(c.doc_id for c in retriever.chunks)
-    doc_regions: dict[str, set[str]] = {}
-    for c in retriever.chunks:
-        if c.region:
-            doc_regions.setdefault(c.doc_id, set()).add(c.region)
+    per_doc = retriever.chunks_per_doc  # counted once at load (no pass over every chunk)
+    doc_regions = retriever.regions_per_doc
     documents = [{"doc_id": d.doc_id, "source": d.source, "title": d.title, "region": d.region,
                   "region_inferred": d.region_inferred, "regions": sorted(doc_regions.get(d.doc_id, ())),
                   "year": d.year, "kind": d.kind, "chunks": per_doc[d.doc_id]}
                  for d in sorted(retriever.documents.values(), key=lambda d: (d.region or "", d.year or 0, d.source))
                  if per_doc[d.doc_id]]
     regions = {r: sorted(retriever.years_of(r)) for r in retriever.regions()}
-    return Corpus(regions, documents, len(retriever.chunks))
+    return Corpus(regions, documents, retriever.chunk_count)
 
 
 def passage_dict(rank: int, p: ScoredChunk) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def chat_filters(pipeline: Any, slot: Any) -> None:
     with slot:
         st.markdown("**筛选 Filters**")
         regions = sorted(pipeline.retriever.regions())
-        years = sorted({c.year for c in pipeline.retriever.chunks if c.year}, reverse=True)
+        years = sorted(pipeline.retriever.years(), reverse=True)
         help_text = ("问题本身写了地区或年份时以问题为准;没写时用这里选的,并优先于前面对话里的地区/年份。"
                      " A region/year named in the question wins; otherwise these apply, over earlier turns.")
         st.selectbox("地区 Region", [ANY, *regions], key="f_region", help=help_text)
