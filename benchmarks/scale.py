@@ -10,12 +10,11 @@ are real; the query vectors come from the real embedder.
 
 Build (one child process, ``nice``): the manifest and Chroma are written in batches, the keyword index
 with ``rag.index.bm25_stream`` (two passes over the manifest); peak RSS is sampled at 10%, 50% and
-100% of the chunks to show it flat. Query (another child, run when the machine is quiet): each dev
-question is parsed, BM25-searched under its region mask, embedded, HNSW-searched on the server
-(region filter in ``where``), fused by reciprocal rank and its top 5 passages read from the manifest
-by id; p50/p95 of that path and the process's peak RSS. The real ``Retriever`` keeps every chunk
-object in memory, so the lean path here is what a 1M deployment needs; ``--retriever`` also times
-loading the real one.
+100% of the chunks to show it flat. Query (another child, run when the machine is quiet): the app's own
+``Retriever`` (rag/search/retrieve.py) over the built index, with the Chroma server: each dev question is
+parsed as the pipeline does and ``Retriever.search`` timed end to end (BM25 under the region/year mask,
+the e5 query embedding, dense search without Chroma's metadata filter, fusion, passages read by id from
+the manifest); recall@5, load time and the process's RSS.
 
     python -m benchmarks.scale --base /tmp/seed --target 1000000 --work /tmp/scale   # ~1 h on 2 shared cores
     python -m benchmarks.scale --work /tmp/scale --query-only                         # re-measure when quiet
@@ -197,109 +196,99 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def query(args: argparse.Namespace) -> dict[str, Any]:
-    """The lean retrieval path over the built index: p50/p95, recall@5 on the dev questions, peak RSS."""
-    import chromadb
+    """The app's own ``Retriever`` over the built index: load time, p50/p95 per stage, recall@5 on the dev questions, RSS.
 
-    from rag.index.embeddings import get_embedder
-    from rag.index.keyword import KeywordIndex, tokenize
-    from rag.index.manifest import Manifest, chunk_from_json
-    from rag.index.store import collection_name
-    from rag.search.query import parse_question
+    Each dev question is rewritten and parsed as the pipeline does, then ``Retriever.search`` runs (BM25 under the
+    region/year mask, e5 query embedding, dense search without Chroma's metadata filter — see
+    ``rag.search.dense`` — fusion, passages read by id from the manifest). A probe then times the dense strategies
+    on their own and Chroma's metadata-filtered HNSW for comparison.
+    """
+    from rag.search.dense import filtered_dense
+    from rag.search.query import parse_question, rewrite_followup
+    from rag.search.retrieve import Retriever
 
     work = Path(args.work)
     index = work / "index"
     server = start_chroma(work / "chroma", args.port)
     try:
+        rss0 = _rss_mb()
         t0 = time.perf_counter()
-        kw = KeywordIndex.load(index / "bm25-1")
-        load_kw = time.perf_counter() - t0
-        m = Manifest(index)
-        info = json.loads(m.meta("synthetic"))
-        t = time.perf_counter()
-        codes: dict[str, int] = {}
-        region_of_row = np.zeros(len(kw.ids), dtype=np.int32)
-        cur = m.db.execute("SELECT json_extract(json, '$.region') FROM chunks ORDER BY rowid")
-        i = 0
-        while got := cur.fetchmany(8192):
-            for (r,) in got:
-                region_of_row[i] = codes.setdefault(r or "", len(codes))
-                i += 1
-        load_regions = time.perf_counter() - t
-        settings = get_settings(index_dir=index, chroma_url=f"http://127.0.0.1:{args.port}", embed_backend="e5-onnx")
-        embedder = get_embedder(settings)
-        coll = chromadb.HttpClient(host="127.0.0.1", port=args.port).get_collection(collection_name(info["embedder"]))
-        regions = frozenset(r for r in codes if r)
+        r = Retriever(get_settings(index_dir=index, chroma_url=f"http://127.0.0.1:{args.port}", generator="extractive"))
+        load_s = time.perf_counter() - t0
+        regions = r.regions()
         questions = load_questions(QUESTIONS)
-        parsed = [parse_question(question_turns(q)[0], regions) for q in questions]
+        parsed = []
+        for q in questions:
+            text, turns = question_turns(q)
+            parsed.append(parse_question(rewrite_followup(text, turns, regions) if turns else text, regions))
+        r.search(parsed[0])  # opens the store, loads jieba and the onnx session
         rss_loaded = _rss_mb()
-        times: dict[str, list[float]] = {"keyword": [], "dense": [], "fetch": [], "retrieval": [],
-                                         "hnsw_unfiltered": []}
+        times: dict[str, list[float]] = {"keyword": [], "dense": [], "retrieval": []}
         hits = answerable = 0
-        for rep in range(args.repeats + 1):  # the first round warms up (jieba, onnx, HNSW pages)
+        for rep in range(args.repeats + 1):  # the first round warms up (HNSW pages, SQLite pages)
             for q, p in zip(questions, parsed, strict=True):
-                t0 = time.perf_counter()
-                mask = None
-                where: Any = None
-                if p.regions:
-                    wanted = [codes[r] for r in p.regions if r in codes]
-                    mask = np.isin(region_of_row, wanted)
-                    where = {"region": {"$in": list(p.regions)}}
-                text = " ".join([p.text, *p.expansions])
-                kw_hits = kw.search(tokenize(text), 30, mask)
-                t1 = time.perf_counter()
-                res = coll.query(query_embeddings=[embedder.embed_query(text)], n_results=30, where=where,
-                                 include=["distances"])
-                dense = res["ids"][0]
-                t2 = time.perf_counter()
-                fused: dict[str, float] = {}
-                for ranked in ([cid for cid, _ in kw_hits], dense):
-                    for rank, cid in enumerate(ranked):
-                        fused[cid] = fused.get(cid, 0.0) + 1.0 / (60 + rank)
-                top = sorted(fused, key=lambda c: -fused[c])[:5]
-                rows = dict(m.db.execute(f"SELECT chunk_id, json FROM chunks WHERE chunk_id IN ({','.join('?' * len(top))})",
-                                         top).fetchall()) if top else {}
-                passages = [chunk_from_json(rows[c]) for c in top if c in rows]
-                t3 = time.perf_counter()
-                qvec = embedder.embed_query(text)
-                t4 = time.perf_counter()  # the same search without Chroma's metadata filter (post-filter cost aside)
-                coll.query(query_embeddings=[qvec], n_results=30, include=["distances"])
+                t = time.perf_counter()
+                got = r.search(p)
+                total_ms = (time.perf_counter() - t) * 1000
                 if rep:
-                    times["hnsw_unfiltered"].append((time.perf_counter() - t4) * 1000)
-                    for k, v in (("keyword", t1 - t0), ("dense", t2 - t1), ("fetch", t3 - t2), ("retrieval", t3 - t0)):
-                        times[k].append(v * 1000)
+                    times["retrieval"].append(total_ms)
+                    for k in ("keyword", "dense"):
+                        if k in got.timings_ms:
+                            times[k].append(got.timings_ms[k])
                 elif q.get("answerable") and q.get("expect"):
                     answerable += 1
-                    hits += any(passage_matches(c.text, q["expect"]) for c in passages)
-        m.close()
-        out = {"chunks": len(kw.ids), "keyword_load_s": round(load_kw, 1), "region_codes_load_s": round(load_regions, 1),
-               "rss_mb_loaded": round(rss_loaded), "peak_rss_mb_query": peak_rss_mb(),
+                    hits += any(passage_matches(sc.chunk.text, q["expect"]) for sc in got.passages[:5])
+        probe: dict[str, list[float]] = {"dense_strategy": [], "chroma_where": [], "hnsw_unfiltered": []}
+        pools: list[int] = []
+        for p in parsed:
+            mask, refusal, _ = r._mask(p)
+            if refusal or not mask.any():
+                continue
+            vec = r.embedder.embed_query(" ".join([p.text, *p.expansions]))
+            t = time.perf_counter()
+            res = filtered_dense(r.store, vec, mask, live=int(r.row_live.sum()), total=r.store.count(),
+                                 ids=r.keyword.ids, row=r.keyword.row, dim=r.embedder.dim, n=30,
+                                 exact_rows_max=r.exact_rows_max, pool_max=r.pool_max)
+            probe["dense_strategy"].append((time.perf_counter() - t) * 1000)
+            pools.append(res.pool)
+            t = time.perf_counter()
+            r.store.query(vec, 30)
+            probe["hnsw_unfiltered"].append((time.perf_counter() - t) * 1000)
+            if p.regions:
+                where = {"region": {"$in": list(p.regions)}}
+                t = time.perf_counter()
+                r.store.query(vec, 30, where)
+                probe["chroma_where"].append((time.perf_counter() - t) * 1000)
+        # filters of a given size (random rows: as spread out as a province's reports), best first query vector
+        by_size: dict[str, Any] = {}
+        rng = np.random.default_rng(11)
+        vec = r.embedder.embed_query(" ".join([parsed[0].text, *parsed[0].expansions]))
+        for size in (40, 400, 2_000, 10_000, 100_000):
+            if size >= len(r.keyword.ids):
+                continue
+            mask = np.zeros(len(r.keyword.ids), dtype=bool)
+            mask[rng.choice(len(r.keyword.ids), size, replace=False)] = True
+            ms, used = [], []
+            for _ in range(3):
+                t = time.perf_counter()
+                res = filtered_dense(r.store, vec, mask, live=int(r.row_live.sum()), total=r.store.count(),
+                                     ids=r.keyword.ids, row=r.keyword.row, dim=r.embedder.dim, n=30,
+                                     exact_rows_max=r.exact_rows_max, pool_max=r.pool_max)
+                ms.append(round((time.perf_counter() - t) * 1000, 1))
+                used.append(res.pool)
+            by_size[str(size)] = {"ms": ms, "pool": used}
+        out = {"chunks": r.chunk_count, "retriever": "rag.search.retrieve.Retriever", "retriever_load_s": round(load_s, 1),
+               "rss_mb_before_load": round(rss0), "rss_mb_loaded": round(rss_loaded), "peak_rss_mb_query": peak_rss_mb(),
                "recall_at_5": round(hits / answerable, 3) if answerable else None, "answerable": answerable,
                "questions": len(questions), "repeats": args.repeats,
-               **{f"{k}_ms": summary(v) for k, v in times.items()}}
+               "exact_rows_max": r.exact_rows_max, "pool_max": r.pool_max,
+               **{f"{k}_ms": summary(v) for k, v in times.items()},
+               "probe_ms": {k: summary(v) for k, v in probe.items() if v}, "dense_pools": pools, "dense_by_filter_rows": by_size,
+               "load_avg_at_end": [round(x, 1) for x in os.getloadavg()], "nice": os.nice(0)}
     finally:
         server.terminate()
         server.wait(60)
-    if args.retriever:
-        out["real_retriever"] = _real_retriever(index, args.port)
     return out
-
-
-def _real_retriever(index: Path, port: int) -> dict[str, Any]:
-    """Load time and RSS of the app's Retriever over this index, in a child (it may not fit)."""
-    code = ("import json,time,resource;from pathlib import Path;from rag.config import get_settings;"
-            "from rag.search.retrieve import Retriever;t=time.perf_counter();"
-            f"r=Retriever(get_settings(index_dir=Path({str(index)!r}),chroma_url='http://127.0.0.1:{port}'));"
-            "print(json.dumps({'load_s':round(time.perf_counter()-t,1),'chunks':len(r.chunks),"
-            "'peak_rss_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss//1024}))")
-    server = start_chroma(index.parent / "chroma", port)
-    try:
-        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
-        return json.loads(run.stdout) if run.returncode == 0 else {"error": run.stderr[-400:]}
-    except subprocess.TimeoutExpired:
-        return {"error": "did not load within 30 min"}
-    finally:
-        server.terminate()
-        server.wait(60)
 
 
 def main() -> None:
@@ -311,7 +300,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--query-only", action="store_true")
     p.add_argument("--finish", action="store_true", help="a build stopped early: keyword index + query over what exists")
-    p.add_argument("--retriever", action="store_true", help="also load the app's Retriever over the index")
+    p.add_argument("--build-only", action="store_true", help="build, measure the query phase later (--query-only)")
     p.add_argument("--out", default=str(OUT / "scale_results.json"))
     args = p.parse_args()
     result: dict[str, Any] = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
@@ -320,7 +309,8 @@ def main() -> None:
     row["machine"] = {"cpus": os.cpu_count(), "load_avg": os.getloadavg()}
     if not args.query_only:
         row["build"] = build(args)
-    row["query"] = query(args)
+    if not args.build_only:
+        row["query"] = query(args)
     row["measured"] = time.strftime("%Y-%m-%d %H:%M:%S")
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps(row, ensure_ascii=False, indent=2))

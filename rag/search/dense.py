@@ -25,9 +25,10 @@ import numpy as np
 
 from rag.index.protocols import Store
 
-# chosen by measurement at 1M chunks (benchmarks/scale.md): fetching k vectors by id from the Chroma
-# server costs about as much as an unfiltered HNSW query with a pool of k
-EXACT_ROWS_MAX = 3000
+# chosen by measurement on the Chroma server at ~500k chunks (benchmarks/scale.md): fetching vectors by id costs
+# ~0.1-0.15 ms each (200: 21 ms, 1000: 138 ms), an unfiltered HNSW query of a 4,000 pool 30-45 ms, and Chroma
+# returns far fewer than asked past that (20,000 asked: 7,748 returned)
+EXACT_ROWS_MAX = 400
 POOL_MAX = 4000
 POOL_MARGIN = 2.0
 
