@@ -124,3 +124,11 @@ def test_english_answers_say_what_they_found_in_english(seed_pipeline, question:
     assert not answer.refused and re.search(figure, fold(answer.answer)), answer.answer
     assert re.search(r"\bAccording to the 2024 report of Cangshan\b", answer.answer), answer.answer
     _grounded(answer)
+
+
+def test_short_forms_are_searched_spelled_out() -> None:
+    q = parse_question("姑苏区上半年在文旅方面做了什么?", KNOWN)
+    assert "文化旅游" in q.expansions
+    q = parse_question("2024年拟安排地方政府专项债多少?", KNOWN)
+    assert "专项债券" in q.expansions
+    assert parse_question("2024年拟安排地方政府专项债券多少?", KNOWN).expansions == ()

@@ -258,6 +258,13 @@ _COLLOQUIAL = (
 )
 
 
+# short forms the reports spell out (and the other way round), searched and matched as both
+SHORT_FORMS = (
+    ("文旅", "文化旅游"), ("专项债", "专项债券"), ("规上", "规模以上"), ("限上", "限额以上"), ("双创", "创新创业"),
+    ("医改", "医药卫生体制改革"), ("城建", "城市建设"), ("科创", "科技创新"), ("外贸", "进出口"), ("基建", "基础设施"),
+)
+
+
 def plain_wording(text: str) -> str:
     """Colloquial words replaced by the reports' own (see ``_COLLOQUIAL``) and two-digit years written out."""
     for pattern, repl in _COLLOQUIAL:
@@ -283,7 +290,8 @@ def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
         years = tuple(y if intent == "target" else y - 1 for y in report_years)
     inds: list[Indicator] = find_indicators(text)
     english = bool(re.search(r"[A-Za-z]{3,}", text)) and not re.search(r"[\u4e00-\u9fa5]{2,}", text)
-    expansions = tuple(ind.name for ind in inds if ind.name not in text)
+    expansions = tuple(dict.fromkeys([*(ind.name for ind in inds if ind.name not in text),
+                                      *(full for short, full in SHORT_FORMS if short in text and full not in text)]))
     return ParsedQuestion(text, tuple(regions), tuple(unknown), years, intent,
                           tuple(i.name for i in inds), english, expansions, report_years)
 
