@@ -128,3 +128,16 @@ def test_discard_reasons_are_recorded(seed_pipeline) -> None:  # type: ignore[no
         prep = pipe.prepare(QUESTION)
         answer = pipe.finalize(prep, "".join(pipe.stream(prep)))
         assert answer.generator == "extractive" and prep.discard == reason and "5.5" in fold(answer.answer)
+
+
+def test_a_looping_model_is_stopped_and_its_points_said_once(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    gen = Scripted()
+    pipe = _pipe(seed_pipeline, gen)
+    prep = pipe.prepare("仓山区2024年在民生方面打算做哪些事?")
+    spans = [p.chunk.text[a:b].strip() for p in prep.passages[:prep.context] for a, b in iter_sentences(p.chunk.text)]
+    point = next(s for s in spans if len(s) > 12 and "XX" not in s and s.endswith("。") and "\n" not in s)
+    gen.reply = f"- {point}\n" * 30
+    streamed = "".join(pipe.stream(prep))
+    assert streamed.count("\n") <= 3  # stopped at the first repeated line, not after 30
+    answer = pipe.finalize(prep, streamed)
+    assert answer.generator == "local" and answer.answer.count(point.rstrip("。")) == 1, answer.answer

@@ -50,28 +50,37 @@ def align(text: str, passages: list[ScoredChunk], question: str = "") -> Aligned
     """
     grams = [_grams(p.chunk.text) for p in passages]
     asked = _grams(question)
-    out: list[str] = []
+    lines: list[tuple[str, list[str]]] = []  # (list lead, kept sentences) per line of the answer
     cited: list[int] = []
     dropped: list[str] = []
-    for raw in _sentences(text):
-        marker = _LIST_MARK_RE.match(raw)
+    seen: set[str] = set()
+    kept = 0
+    for line in (ln.strip() for ln in text.splitlines()):
+        marker = _LIST_MARK_RE.match(line)
         lead = "- " if marker else ""
-        body = _LIST_MARK_RE.sub("", raw) if marker else raw
-        given = [int(n) for n in CITATION_RE.findall(body) if 1 <= int(n) <= len(passages)]
-        plain = CITATION_RE.sub("", body).strip()
-        if not plain or not re.search(r"\w", plain):
-            continue
-        n = _source(plain, given, passages, grams, asked)
-        if n is None:
-            dropped.append(plain)
-            continue
-        tail = re.match(r"^(.*?)([。！？!?；;,，:：]*)$", plain, re.S)
-        core, punct = (tail.group(1), tail.group(2)) if tail else (plain, "")
-        out.append(f"{lead}{core}[{n}]{punct}")
-        if n not in cited:
-            cited.append(n)
-    joined = "\n".join(out) if any(o.startswith("- ") for o in out) else "".join(out)
-    return Aligned(joined, tuple(cited), len(out), tuple(dropped))
+        pieces: list[str] = []
+        for body in _sentences(_LIST_MARK_RE.sub("", line) if marker else line):
+            given = [int(n) for n in CITATION_RE.findall(body) if 1 <= int(n) <= len(passages)]
+            plain = CITATION_RE.sub("", body).strip()
+            key = re.sub(r"[\W_]+", "", plain)
+            if not key or key in seen:  # a small model may repeat a point: say it once
+                continue
+            seen.add(key)
+            n = _source(plain, given, passages, grams, asked)
+            if n is None:
+                dropped.append(plain)
+                continue
+            tail = re.match(r"^(.*?)([。！？!?；;,，:：]*)$", plain, re.S)
+            core, punct = (tail.group(1), tail.group(2)) if tail else (plain, "")
+            pieces.append(f"{core}[{n}]{punct}")
+            kept += 1
+            if n not in cited:
+                cited.append(n)
+        if pieces:
+            lines.append((lead, pieces))
+    listed = any(lead for lead, _ in lines)
+    joined = ("\n" if listed else "").join(lead + "".join(pieces) for lead, pieces in lines)
+    return Aligned(joined, tuple(cited), kept, tuple(dropped))
 
 
 def _source(sentence: str, given: list[int], passages: list[ScoredChunk], grams: list[set[str]],

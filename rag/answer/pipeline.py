@@ -8,12 +8,9 @@ all call it. For streaming UIs the steps are exposed separately::
     for piece in p.stream(prep): ...              # generated text, if a generator is active
     answer = p.finalize(prep, generated_text)     # citations, refusal, number check
 
-``run`` is the one loop over those steps (prepare → gate → stream → check → fallback) that the CLI,
-UI, eval harness and benchmarks call; ``ask(q, turns)`` is ``run(q, turns)``;
-``answer_from_passages`` skips retrieval (external benchmarks such as RGB).
-
-The pipeline is immutable after construction and shared between threads/sessions; the one thing that
-changes at run time, a local model found unusable, is recorded in its ``GeneratorState``.
+``run`` is the one loop over those steps (prepare → gate → stream → check → fallback) that every caller
+uses; ``answer_from_passages`` skips retrieval (RGB). Immutable and shared between threads; a local
+model found unusable is recorded in ``GeneratorState``.
 """
 
 from __future__ import annotations
@@ -51,7 +48,7 @@ from rag.answer.guard import (
     screen_question,
 )
 from rag.answer.route import relative_year, route
-from rag.answer.shape import Shapes, load_shapes, tidy
+from rag.answer.shape import Shapes, load_shapes, runaway, tidy
 from rag.answer.state import GeneratorState, new_gate
 from rag.config import Settings
 from rag.errors import ModelUnavailableError, RagError
@@ -245,9 +242,13 @@ class Pipeline:
         t0 = time.perf_counter()
         budget = self.shapes.max_tokens(prep.form, self.settings.max_tokens)
         stop = ["\n\n"] if prep.form == "lookup" else None  # a lookup is one sentence: no explanation after it
+        text = ""
         for piece in generator.stream(prep.messages, max_tokens=budget, stop=stop):
             prep.timings_ms.setdefault("first_token", (time.perf_counter() - t0) * 1000)
             yield piece
+            text += piece
+            if "\n" in piece and runaway(text):  # a looping model: stop, keep what it said
+                break
         prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
 
     def finalize(self, prep: Prepared, generated: str | None = None, error: str = "") -> Answer:
@@ -395,5 +396,5 @@ def _adhoc_chunk(i: int, text: str) -> Chunk:
 
 
 def refusal_text(prep: Prepared, reason: str) -> str:
-    """The user-facing refusal: the reason, and what the reports do hold when we know it."""
+    """The user-facing refusal line."""
     return f"无法回答:{reason}"

@@ -80,6 +80,19 @@ def load_shapes(prompts_dir: Path) -> Shapes:
     return Shapes(lines, tuple(examples))
 
 
+MAX_POINTS = 5
+
+
+def runaway(text: str) -> bool:
+    """True once the text so far repeats a finished line or has more than ``MAX_POINTS`` lines.
+
+    A 1.5B model at temperature 0 sometimes loops on one point (「- 推行投融资改革」 twenty times);
+    stopping there saves the rest of the token budget.
+    """
+    done = [re.sub(r"[\W_]+", "", ln) for ln in text.split("\n")[:-1] if ln.strip()]
+    return len(done) > MAX_POINTS or len(set(done)) < len(done)
+
+
 def tidy(text: str) -> str:
     """Drop Markdown emphasis/headings and a trailing fragment cut off by the token limit."""
     text = re.sub(r"\*\*|__|^#+\s*", "", text, flags=re.M).strip()
