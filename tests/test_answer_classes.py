@@ -132,3 +132,18 @@ def test_short_forms_are_searched_spelled_out() -> None:
     q = parse_question("2024年拟安排地方政府专项债多少?", KNOWN)
     assert "专项债券" in q.expansions
     assert parse_question("2024年拟安排地方政府专项债券多少?", KNOWN).expansions == ()
+
+
+@pytest.mark.parametrize(("question", "known", "unknown"), [
+    ("What is Fuzhou city's GDP growth target for 2024?", (), ("Fuzhou city",)),  # a lower-case suffix
+    ("What is the GDP of Shanghai city in 2025?", ("上海市",), ()),
+])
+def test_english_region_suffix_in_any_case(question: str, known: tuple[str, ...], unknown: tuple[str, ...]) -> None:
+    q = parse_question(question, ["仓山区", "上海市", "国务院"])
+    assert q.regions == known and q.unknown_regions == unknown
+
+
+def test_english_questions_search_the_reports_words() -> None:
+    q = parse_question("By how many percentage points does Anhui's 2026 import-export growth target exceed its "
+                       "retail sales growth target?", ["安徽省"])
+    assert {"预期目标", "增长", "进出口总额", "社会消费品零售总额"} <= set(q.expansions)

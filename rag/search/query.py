@@ -29,7 +29,7 @@ from rag.lexicon import (
 from rag.regions import NOT_PLACE_ENDINGS, gazetteer, short_name
 
 _REGION_LIKE_RE = re.compile(r"([\u4e00-\u9fa5]{2,7}?(?:自治区|省|市|区|县|旗))")
-_EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+(District|County|City|Province|Prefecture|New Area|(?i:qu|xian|shi|sheng))\b")
+_EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+((?i:district|county|city|province|prefecture|new area|qu|xian|shi|sheng))\b")
 _REPORT_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?(?:的)?(?:政府)?工作报告|((?:19|20)\d{2})年报告"
                              r"|((?:19|20)\d{2})\s+(?:government\s+)?work\s+report|report\s+of\s+((?:19|20)\d{2})", re.I)
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
@@ -265,6 +265,13 @@ SHORT_FORMS = (
 )
 
 
+# an English question's report words, searched in Chinese beside its indicators (「target」 → 预期目标)
+EN_CUES = tuple((re.compile(p, re.I), zh) for p, zh in (
+    (r"\btargets?\b|\bgoals?\b|\baims?\b", "预期目标"), (r"\bgrowth\b|\bgr[eo]w", "增长"),
+    (r"\bplans?\b|\bwill\b", "计划"), (r"\bachiev|\baccomplish", "成效"),
+))  # report-structure words only: topics (学位, 赤字率 …) are the multilingual embedder's job, not a glossary's
+
+
 def plain_wording(text: str) -> str:
     """Colloquial words replaced by the reports' own (see ``_COLLOQUIAL``) and two-digit years written out."""
     for pattern, repl in _COLLOQUIAL:
@@ -291,7 +298,8 @@ def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
     inds: list[Indicator] = find_indicators(text)
     english = bool(re.search(r"[A-Za-z]{3,}", text)) and not re.search(r"[\u4e00-\u9fa5]{2,}", text)
     expansions = tuple(dict.fromkeys([*(ind.name for ind in inds if ind.name not in text),
-                                      *(full for short, full in SHORT_FORMS if short in text and full not in text)]))
+                                      *(full for short, full in SHORT_FORMS if short in text and full not in text),
+                                      *(zh for pattern, zh in EN_CUES if english and pattern.search(text))]))
     return ParsedQuestion(text, tuple(regions), tuple(unknown), years, intent,
                           tuple(i.name for i in inds), english, expansions, report_years)
 
