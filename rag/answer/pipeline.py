@@ -79,6 +79,7 @@ class Prepared:
     form: str = "lookup"  # the answer shape asked of the model (rag/answer/shape.py): lookup | open
     discard: str = ""  # why the model's text was not used: refused|no_source|leak|foreign|failed|stopped ("" kept)
     dropped: tuple[str, ...] = ()  # generated sentences alignment found no source for
+    cut: bool = False  # generation stopped early (token limit, a looping model): its last line is unfinished
 
     @property
     def passages(self) -> list[ScoredChunk]:
@@ -176,7 +177,7 @@ class Pipeline:
             extract = routed.extract
         else:
             extract = extract_answer(parsed, passages) if passages else Extract("", (), False, False)
-            retrieval, extract = self._with_facts(parsed, retrieval, extract)
+            retrieval, extract = with_facts(parsed, retrieval, extract, self.settings, self.retriever.by_id)
         prep = Prepared(question, standalone, parsed, retrieval, extract, started=t0, guard_notice=screened.notice,
                         reason=routed.reason if routed is not None else "")
         prep.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
@@ -206,10 +207,6 @@ class Pipeline:
         if filters.year and not own.years and not own.report_years:
             parsed = replace(parsed, years=(filters.year,))
         return parsed
-
-    def _with_facts(self, parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract) -> tuple[Retrieval, Extract]:
-        """The indicator table's answer when it knows better than one clause (rag/answer/facts_answer.py)."""
-        return with_facts(parsed, retrieval, extract, self.settings, self.retriever.by_id)
 
     def _sub_search(self, sub: ParsedQuestion) -> list[ScoredChunk]:
         """Passages for an answerer's sub-question (one operand, one region of a table)."""
@@ -242,12 +239,13 @@ class Pipeline:
         t0 = time.perf_counter()
         budget = self.shapes.max_tokens(prep.form, self.settings.max_tokens)
         stop = ["\n\n"] if prep.form == "lookup" else None  # a lookup is one sentence: no explanation after it
-        text = ""
+        text, n = "", 0
         for piece in generator.stream(prep.messages, max_tokens=budget, stop=stop):
             prep.timings_ms.setdefault("first_token", (time.perf_counter() - t0) * 1000)
             yield piece
-            text += piece
-            if "\n" in piece and runaway(text):  # a looping model: stop, keep what it said
+            text, n = text + piece, n + 1
+            if n >= budget or ("\n" in piece and runaway(text)):  # a looping model: stop, keep what it said
+                prep.cut = True
                 break
         prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
 
@@ -264,7 +262,7 @@ class Pipeline:
                                     extract_citations(prep.extract, passages), "extractive", notices, refusal)
             return self._answer(prep, refusal_text(prep, refusal), True, (), generator, notices, refusal)
         if generated is not None and prep.messages:
-            generated, context = tidy(generated), defang_passages(passages[:prep.context])
+            generated, context = tidy(generated, prep.cut), defang_passages(passages[:prep.context])
             checked = check_generated(generated, context)  # guard
             if leaks_prompt(checked.text, self.prompts.system):  # guard: never echo the system prompt
                 prep.discard = "leak"
@@ -351,8 +349,7 @@ class Pipeline:
         """The gate's slot around generation (waits in line; BusyError when the queue is full)."""
         return self.gate.slot(cancel=cancel, on_wait=lambda n: status(f"排队中,前面还有{n}个"))
 
-    def ask(self, question: str, turns: Sequence[str] = ()) -> Answer:
-        """``run(question, turns)``: the whole chain, no callbacks."""
+    def ask(self, question: str, turns: Sequence[str] = ()) -> Answer:  # noqa: D102 - run() without callbacks
         return self.run(question, turns)
 
     def answer_from_passages(self, question: str, passages: Sequence[str]) -> Answer:
@@ -374,7 +371,7 @@ class Pipeline:
                 text = "".join(self.stream(prep))
             except RagError as exc:
                 return self.finalize(prep, None, f"生成模型不可用:{exc.message}")
-            checked = check_generated(tidy(text), ctx)
+            checked = check_generated(tidy(text, prep.cut), ctx)
             if checked.refused:
                 return self._answer(prep, checked.text, True, (), self.generator_name, [], "资料中没有答案")
             if not checked.ungrounded:

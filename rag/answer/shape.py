@@ -25,6 +25,7 @@ Message = dict[str, str]
 LOOKUP_TOKENS, OPEN_TOKENS = 96, 200
 _BLOCK_RE = re.compile(r"^## (\w+)\s*$", re.M)
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+_LIST_RE = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、．)）])\s*")
 _END_RE = re.compile(r"[。！？!?；;.\]】)）”\"]\s*$")
 
 
@@ -80,27 +81,28 @@ def load_shapes(prompts_dir: Path) -> Shapes:
     return Shapes(lines, tuple(examples))
 
 
-MAX_POINTS = 5
+MAX_POINTS = 4  # the open answer line asks for 2 to 4 points; the model often keeps going
 
 
 def runaway(text: str) -> bool:
-    """True once the text so far repeats a finished line or has more than ``MAX_POINTS`` lines.
+    """True once the text so far repeats a finished line or has ``MAX_POINTS`` finished lines.
 
     A 1.5B model at temperature 0 sometimes loops on one point (「- 推行投融资改革」 twenty times);
     stopping there saves the rest of the token budget.
     """
     done = [re.sub(r"[\W_]+", "", ln) for ln in text.split("\n")[:-1] if ln.strip()]
-    return len(done) > MAX_POINTS or len(set(done)) < len(done)
+    return len(done) >= MAX_POINTS or len(set(done)) < len(done)
 
 
-def tidy(text: str) -> str:
-    """Drop Markdown emphasis/headings and a trailing fragment cut off by the token limit."""
+def tidy(text: str, cut: bool = False) -> str:
+    """Drop Markdown emphasis/headings, and when generation was ``cut`` short its unfinished tail."""
+    tail = text.rsplit("\n", 1)[-1]
+    unfinished = cut and bool(re.search(r"\w", _LIST_RE.sub("", tail)))  # the point being written when stopped
     text = re.sub(r"\*\*|__|^#+\s*", "", text, flags=re.M).strip()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if len(lines) > 1 and not _END_RE.search(lines[-1]):
-        lines = lines[:-1]  # an unfinished last point
-    elif len(lines) == 1 and not _END_RE.search(lines[0]):
-        cut = max(lines[0].rfind(p) for p in "。！？；;")
-        if cut > 0:
-            lines = [lines[0][: cut + 1]]
+    lines = [ln for ln in text.splitlines() if re.search(r"\w", ln)]
+    if unfinished and len(lines) > 1:
+        lines = lines[:-1]
+    elif unfinished and lines and not _END_RE.search(lines[0]):
+        end = max(lines[0].rfind(p) for p in "。！？；;")
+        lines = [lines[0][: end + 1]] if end > 0 else lines
     return "\n".join(lines)
