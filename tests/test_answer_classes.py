@@ -147,3 +147,23 @@ def test_english_questions_search_the_reports_words() -> None:
     q = parse_question("By how many percentage points does Anhui's 2026 import-export growth target exceed its "
                        "retail sales growth target?", ["安徽省"])
     assert {"预期目标", "增长", "进出口总额", "社会消费品零售总额"} <= set(q.expansions)
+
+
+def test_indicator_table_operands_get_their_formula_in_question_order() -> None:
+    from rag.answer.facts_answer import _formula_line
+    from rag.facts import FactAnswer, answer_from_facts
+    from rag.facts.fact import Fact
+
+    def fact(region: str, value: float, cid: str) -> Fact:
+        return Fact(region, 2025, "地区生产总值", "地区生产总值", "growth", value, "%", f"{value}%", "actual",
+                    chunk_id=cid)
+
+    q = parse_question("浙江省2025年GDP增速比广东省高多少?", ["浙江省", "广东省"])
+    fa = answer_from_facts(q, [fact("广东省", 3.9, "g"), fact("浙江省", 5.5, "z")])
+    assert isinstance(fa, FactAnswer) and len(fa.cells) == 2
+    number = {i + 1: i + 1 for i in range(len(fa.chunk_ids))}
+    line = _formula_line(q, fa, number)
+    assert re.search(r"5\.5% − 3\.9% = 1\.6个百分点(\[\d\]){2}$", line), line
+    # sources that disagree give no single operand: no formula
+    fa2 = answer_from_facts(q, [fact("广东省", 3.9, "g"), fact("浙江省", 5.5, "z"), fact("浙江省", 5.6, "z2")])
+    assert fa2 is not None and _formula_line(q, fa2, number) == ""

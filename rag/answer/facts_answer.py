@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from rag.answer.extractive import Extract
 from rag.config import Settings
 from rag.errors import RagError
+from rag.facts import FactAnswer
 from rag.search.query import ParsedQuestion
 from rag.search.retrieve import Retrieval
 from rag.types import Chunk, ScoredChunk
@@ -42,8 +43,38 @@ def with_facts(parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract, s
     number = {i + 1: ids.index(cid) + 1 for i, cid in enumerate(fa.chunk_ids) if cid in ids}
     text = re.sub(r"\[(\d+)\]", lambda m: f"[{number[int(m.group(1))]}]" if int(m.group(1)) in number else "",
                   format_fact_answer(fa))
+    text += _formula_line(parsed, fa, number)
     cited = tuple(sorted(n - 1 for n in number.values()))
     filters = {**retrieval.filters, "facts": True}
     return (Retrieval(tuple(passages), filters, "", retrieval.timings_ms),
             Extract(("According to the indicator table (each figure cited):\n" if parsed.english else "根据指标表:\n") + text,
                     cited, False, True))
+
+
+def _formula_line(parsed: ParsedQuestion, fa: FactAnswer, number: dict[int, int]) -> str:
+    """For a computation over two table cells with one figure each: the formula, done in code and cited."""
+    from rag.answer.answerers.arith import Quantity
+    from rag.answer.answerers.compute import formula_for, is_compute
+    from rag.regions import short_name
+
+    if not is_compute(parsed) or len(fa.cells) != 2:
+        return ""
+    picked = []
+    for cell in fa.cells:
+        shown = {f.display_value() for f in cell.facts if not f.redacted and f.value is not None}
+        if len(shown) != 1:
+            return ""  # sources disagree or several measures: no single operand
+        picked.append(next(f for f in cell.facts if not f.redacted and f.value is not None))
+    def named_at(f: object) -> int:  # the order the question names the operands in (「浙江…比广东…」)
+        region, year = getattr(f, "region", None) or "", getattr(f, "year", None)
+        at = [parsed.text.find(x) for x in (region, short_name(region), f"{year}年") if x and x in parsed.text]
+        return min(at) if at else len(parsed.text)
+
+    picked.sort(key=named_at)
+    try:
+        formula = formula_for(parsed, [Quantity(f.value or 0.0, f.unit) for f in picked])
+    except ValueError:
+        return ""
+    marks = "".join(f"[{number[i + 1]}]" for i, cid in enumerate(fa.chunk_ids)
+                    if any(f.chunk_id == cid for f in picked) and i + 1 in number)
+    return f"\n{formula.text}{marks}"

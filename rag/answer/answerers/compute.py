@@ -46,6 +46,7 @@ _GROWTH_RE = re.compile(r"(?:增长|增加|提高|提升|上升)了?百分之(?:
 _YEAR_RE = re.compile(r"(?:19|20)\d{2}")
 
 
+_MULTI_YEAR_RE = re.compile(r"年均|累计|五年|“十[一二三四五六]五”|十[一二三四五六]五期间")
 _THRESHOLD_RE = re.compile(r"突破|超过|迈上|跨过|跨越|逾|近|约|接近")
 RATE_RE = re.compile(r"增速|增幅|增长率|百分点|增长|growth|rate|percent", re.I)
 
@@ -168,7 +169,9 @@ class ComputeAnswerer:
                if _in_scope(evidence.passages[i], sub)]
         out: list[tuple[Quantity, str, int]] = []
         scoped = [evidence.passages[i] for i in idx]
-        clauses = [c for c in score_clauses(sub, scoped)[:8] if is_relevant(sub, c)][:3]
+        one_year = len(sub.years) == 1 and not _MULTI_YEAR_RE.search(sub.text)
+        clauses = [c for c in score_clauses(sub, scoped)[:8] if is_relevant(sub, c)
+                   and not (one_year and _MULTI_YEAR_RE.search(c.text))][:3]  # a 5-year average is no year's figure
         for clause in clauses:
             best = answer_figure(sub, clause.text)
             figs = [f for f in figures(clause.text) if not f.redacted and f.value is not None and f.unit]
@@ -226,12 +229,17 @@ class ComputeAnswerer:
         return Draft(self.kind, "", found=False, reason="报告段落中找不到问题所说的两个数值。")
 
     def _formula(self, q: ParsedQuestion, values: list[Quantity]) -> Formula:
-        if _SUM_RE.search(q.text):
-            return total(values)
-        a, b = values[0], values[1]
-        if _RATIO_RE.search(q.text):
-            return ratio(a, b)
-        if _GROWTH_RE.search(q.text) and a.unit not in ("%", "个百分点"):
-            later, earlier = (a, b) if (q.years and q.years[0] >= q.years[-1]) else (b, a)
-            return growth(later, earlier)
-        return difference(a, b)
+        return formula_for(q, values)
+
+
+def formula_for(q: ParsedQuestion, values: list[Quantity]) -> Formula:
+    """The computation ``q`` asks for over ``values`` (in the order the question names them)."""
+    if _SUM_RE.search(q.text):
+        return total(values)
+    a, b = values[0], values[1]
+    if _RATIO_RE.search(q.text):
+        return ratio(a, b)
+    if _GROWTH_RE.search(q.text) and a.unit not in ("%", "个百分点"):
+        later, earlier = (a, b) if (q.years and q.years[0] >= q.years[-1]) else (b, a)
+        return growth(later, earlier)
+    return difference(a, b)
