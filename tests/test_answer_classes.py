@@ -167,3 +167,12 @@ def test_indicator_table_operands_get_their_formula_in_question_order() -> None:
     # sources that disagree give no single operand: no formula
     fa2 = answer_from_facts(q, [fact("广东省", 3.9, "g"), fact("浙江省", 5.5, "z"), fact("浙江省", 5.6, "z2")])
     assert fa2 is not None and _formula_line(q, fa2, number) == ""
+
+
+def test_a_sentence_broken_across_lines_is_one_clause() -> None:
+    from rag.answer.extractive import sentences
+
+    text = "经济增速是综合性指标，今年预期目标设定\n\u200b\n为6%以上，考虑了经济运行恢复情况。\n一、抓改革\n深化改革。\n正文，内容。"
+    parts = [text[s:e] for s, e in sentences(text)]
+    assert parts[0].startswith("经济增速") and "为6%以上" in parts[0]  # running text continues on the next line
+    assert "一、抓改革\n" in parts and "深化改革。" in parts[-2:]  # a heading line stays on its own
