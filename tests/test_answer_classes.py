@@ -170,9 +170,11 @@ def test_indicator_table_operands_get_their_formula_in_question_order() -> None:
 
 
 def test_a_sentence_broken_across_lines_is_one_clause() -> None:
-    from rag.answer.extractive import sentences
+    from rag.answer.answerers.sentences import sentences
 
     text = "经济增速是综合性指标，今年预期目标设定\n\u200b\n为6%以上，考虑了经济运行恢复情况。\n一、抓改革\n深化改革。\n正文，内容。"
     parts = [text[s:e] for s, e in sentences(text)]
     assert parts[0].startswith("经济增速") and "为6%以上" in parts[0]  # running text continues on the next line
     assert "一、抓改革\n" in parts and "深化改革。" in parts[-2:]  # a heading line stays on its own
+    titled = "（一）着力扩大有效需求，推动经济稳中向好\n扩大有效投资。深化项目推进。"
+    assert [titled[s:e] for s, e in sentences(titled)][0] == "（一）着力扩大有效需求，推动经济稳中向好\n"

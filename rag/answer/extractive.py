@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.answerers.sentences import FIGURE_ASK_RE
+from rag.answer.answerers.sentences import FIGURE_ASK_RE, LINE_BREAK_RE, sentences
 from rag.index.keyword import tokenize
 from rag.lexicon import (
     ASKS_GROWTH_AMOUNT_RE,
@@ -28,7 +28,7 @@ from rag.lexicon import (
 )
 from rag.regions import pinyin
 from rag.search.query import ParsedQuestion, short_name
-from rag.textnorm import PERCENT_UNITS, REDACTED_RE, Figure, figures, fold, iter_sentences, mask_figures
+from rag.textnorm import PERCENT_UNITS, REDACTED_RE, Figure, figures, fold, mask_figures
 from rag.types import ScoredChunk
 
 _GENERIC_TOKENS = {"年", "多少", "是", "区", "目标", "增长", "什么", "how", "much", "many", "what", "the", "of", "in",
@@ -53,36 +53,6 @@ class Clause:
     has_figure: bool
     redacted: bool
     indicator_hit: bool
-
-
-_INVISIBLE = "\u200b\u200c\u200d\ufeff"
-_BREAK_RE = re.compile(f"[\\s{_INVISIBLE}]*\\n[\\s{_INVISIBLE}]*")  # a line break inside a joined sentence
-_OPEN_END_RE = re.compile(r"[^。！？；!?;:：]$")
-
-
-def sentences(text: str) -> list[tuple[int, int]]:
-    """``iter_sentences`` spans, with a sentence broken across lines joined again.
-
-    A line that ends without sentence punctuation yet reads as running text (it has a comma, so it is no
-    heading) continues on the next non-blank line (「今年预期目标设定⏎​⏎为6%以上，…」): one sentence.
-    """
-    out: list[tuple[int, int]] = []
-    for s, e in iter_sentences(text):
-        piece = text[s:e].strip(" \t\r\n" + _INVISIBLE)
-        if not piece:
-            continue
-        if out:
-            ps, pe = out[-1]
-            prev = text[ps:pe].strip(" \t\r\n" + _INVISIBLE)
-            if ("\n" in text[pe - 1:s + 1] or text[pe - 1] == "\n") and _OPEN_END_RE.search(prev) \
-                    and re.search(r"[，,]", prev) and not _HEADING_START_RE.match(piece):
-                out[-1] = (ps, e)
-                continue
-        out.append((s, e))
-    return out
-
-
-_HEADING_START_RE = re.compile(r"[一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|——|第[一二三四五六七八九十]")
 
 
 def _content_tokens(q: ParsedQuestion) -> set[str]:
@@ -113,7 +83,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
         text = sc.chunk.text
         section = sc.chunk.section
         for s, e in sentences(text):
-            clause = _BREAK_RE.sub("", text[s:e]).strip()
+            clause = LINE_BREAK_RE.sub("", text[s:e]).strip()
             if len(clause) < 4:
                 continue
             folded = fold(clause)

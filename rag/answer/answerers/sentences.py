@@ -49,6 +49,37 @@ class Unit:
     context: str = ""  # the paragraph (line) the sentence stands in
 
 
+_INVISIBLE = "\u200b\u200c\u200d\ufeff"
+LINE_BREAK_RE = re.compile(f"[\\s{_INVISIBLE}]*\\n[\\s{_INVISIBLE}]*")  # a line break inside a joined sentence
+_OPEN_END_RE = re.compile(r"[^。！？；!?;:：]$")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """``iter_sentences`` spans, with a sentence broken across lines joined again.
+
+    A line that ends without sentence punctuation yet reads as running text (it has a comma, so it is no
+    heading) continues on the next non-blank line (「今年预期目标设定⏎​⏎为6%以上，…」): one sentence.
+    """
+    out: list[tuple[int, int]] = []
+    for s, e in iter_sentences(text):
+        piece = text[s:e].strip(" \t\r\n" + _INVISIBLE)
+        if not piece:
+            continue
+        if out:
+            ps, pe = out[-1]
+            prev = text[ps:pe].strip(" \t\r\n" + _INVISIBLE)
+            if ("\n" in text[pe - 1:s + 1] or text[pe - 1] == "\n") and _OPEN_END_RE.search(prev) \
+                    and re.search(r"[，,]", prev) and not _HEADING_START_RE.match(prev) \
+                    and not _HEADING_START_RE.match(piece):  # numbered titles stay titles
+                out[-1] = (ps, e)
+                continue
+        out.append((s, e))
+    return out
+
+
+_HEADING_START_RE = re.compile(r"[一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|——|第[一二三四五六七八九十]")
+
+
 def content_weights(q: ParsedQuestion) -> dict[str, float]:
     """The question's content tokens, weighted by length (capped at 4 characters)."""
     drop = set(QUESTION_WORDS)
@@ -86,8 +117,8 @@ def units(passages: list[ScoredChunk], allowed: list[int] | None = None, max_cha
     for i in allowed if allowed is not None else range(len(passages)):
         text = passages[i].chunk.text
         pending: tuple[int, str] | None = None
-        for s, e in iter_sentences(text):
-            raw = text[s:e].strip()
+        for s, e in sentences(text):
+            raw = LINE_BREAK_RE.sub("", text[s:e]).strip()
             if not raw:
                 continue
             if is_heading(raw):
