@@ -13,13 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.textnorm import CITATION_RE, figure_grounded, figures, fold
+from rag.textnorm import CITATION_RE, Figure, figure_grounded, figures, fold, units_match
 from rag.types import ScoredChunk
 
 MIN_OVERLAP = 0.3  # share of a sentence's bigrams found in its passage (with figures: or in the question)
 _SPLIT_RE = re.compile(r"(?<=[。！？!?；;])|\n+")
 _LIST_MARK_RE = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、．)）]|[(（]\d{1,2}[)）]|[一二三四五六七八九十][、.．])\s*")
 _CJK_RE = re.compile(r"[\u4e00-\u9fa5]")
+# words before any figure, saying nothing about which one it is (「增长」5.5% vs 「固定资产投资增长」3%)
+_GENERIC_GRAMS = frozenset({"增长", "目标", "预期", "达到", "实现", "完成", "力争", "左右", "以上", "全年", "同比", "年均",
+                            "比上", "上年", "提高", "下降", "总额", "长到"})
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,23 @@ def _source(sentence: str, given: list[int], passages: list[ScoredChunk], grams:
     scores = {i + 1: len(own & (g | asked)) / len(own) for i, g in enumerate(grams)}
     own_share = {i + 1: len(own & g) / len(own) for i, g in enumerate(grams)}
     candidates = holders or list(scores)
+    if holders and asked:  # support from the question's words: the figure must be about what the sentence says
+        candidates = [n for n in holders if own_share[n] >= MIN_OVERLAP
+                      or all(_lead_grams(f, passages[n - 1].chunk.text) & (own | asked) for f in figs)] or [0]
+        if candidates == [0]:
+            return None
     best = max(candidates, key=lambda n: (scores[n], own_share[n], n in given))
     if (scores if holders else own_share)[best] < MIN_OVERLAP:
         return None
     return next((n for n in given if n in candidates and scores[n] >= scores[best] - 0.1), best)
+
+
+def _lead_grams(fig: Figure, passage: str, width: int = 8) -> set[str]:
+    """Bigrams of the words just before ``fig`` where it stands in ``passage`` (「城镇新增就业」 before 1.9万人)."""
+    text = fold(passage)
+    out: set[str] = set()
+    for other in figures(text, include_redacted=False):
+        if other.value == fig.value and units_match(fig.unit, other.unit):
+            clause = re.split(r"[，,；;。：:]", text[max(0, other.start - width): other.start])[-1]
+            out |= _grams(clause)
+    return out - _GENERIC_GRAMS

@@ -274,7 +274,7 @@ class Pipeline:
                 prep.discard = "refused"
                 notices.append("生成模型认为资料中没有答案;以下为检索到的最相关原文摘录。")
             else:  # cite by alignment; sentences with no source or an ungrounded figure are dropped
-                aligned = align(checked.text, context, prep.standalone)
+                aligned = align(checked.text, context, " ".join((prep.standalone, *prep.parsed.expansions)))
                 prep.dropped = aligned.dropped
                 prep.discard = "" if aligned.kept else "no_source"
                 if aligned.kept:
