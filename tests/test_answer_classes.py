@@ -178,3 +178,14 @@ def test_a_sentence_broken_across_lines_is_one_clause() -> None:
     assert "一、抓改革\n" in parts and "深化改革。" in parts[-2:]  # a heading line stays on its own
     titled = "（一）着力扩大有效需求，推动经济稳中向好\n扩大有效投资。深化项目推进。"
     assert [titled[s:e] for s, e in sentences(titled)][0] == "（一）着力扩大有效需求，推动经济稳中向好\n"
+
+
+def test_full_width_letters_digits_and_punctuation_parse_as_ascii() -> None:
+    """「仓山区２０２４年ＧＤＰ目标？」 (typed with a full-width input method) parses like the ASCII question."""
+    from rag.search.query import parse_question
+
+    known = ["仓山区", "台江区"]
+    wide, ascii_ = parse_question("仓山区２０２４年ＧＤＰ目标？", known), parse_question("仓山区2024年GDP目标?", known)
+    assert wide.regions == ascii_.regions == ("仓山区",)
+    assert wide.years == ascii_.years == (2024,)
+    assert wide.indicators == ascii_.indicators and wide.indicators

@@ -27,6 +27,7 @@ from rag.lexicon import (
     find_indicators,
 )
 from rag.regions import NOT_PLACE_ENDINGS, gazetteer, short_name
+from rag.textnorm import fold
 
 _REGION_LIKE_RE = re.compile(r"([\u4e00-\u9fa5]{2,7}?(?:自治区|省|市|区|县|旗))")
 _EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+((?i:district|county|city|province|prefecture|new area|qu|xian|shi|sheng))\b")
@@ -285,8 +286,8 @@ def full_years(text: str) -> str:
 
 
 def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
-    """Parse one standalone question."""
-    text = plain_wording(text)
+    """Parse one standalone question (folded: full-width letters, digits and punctuation read as ASCII)."""
+    text = plain_wording(fold(text))
     regions, unknown = region_matcher(known_regions).find(text)
     report_years = tuple(dict.fromkeys(int(next(g for g in m.groups() if g)) for m in _REPORT_YEAR_RE.finditer(text)))
     without_reports = _REPORT_YEAR_RE.sub(" ", text)
