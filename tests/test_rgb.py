@@ -84,3 +84,13 @@ def test_run_with_an_answerer_and_interrupt():
     rows, interrupted = rgb.run(jobs, answerer, progress=False)
     assert interrupted and len(rows) == 2
     assert rows[0]["refused"] and rows[1]["error"].startswith("RuntimeError")
+
+
+def test_run_reports_rows_as_they_finish() -> None:
+    """The command line rewrites its JSON after every item, so a stopped run keeps what it finished."""
+    jobs = [{"task": "negative", "id": i, "query": "q", "answer": ["x"], "docs": ["d"]} for i in range(3)]
+    seen: list[int] = []
+    rows, interrupted = rgb.run(jobs, lambda q, d: SimpleNamespace(answer="资料中没有相关信息", refused=True),
+                                progress=False, on_row=lambda rs: seen.append(len(rs)))
+    assert seen == [1, 2, 3] and not interrupted and all(r["refused"] for r in rows)
+    assert rgb.summarize(rows)["negative"]["rejection_rate"] == 100.0
