@@ -225,7 +225,7 @@ def test_planted_instructions_are_listed_on_the_kb_page(writable_env: tuple[Path
     [b for b in at.button if b.label.startswith("导入")][0].click().run()
     assert not at.exception, at.exception
     found = [e for e in at.expander if "Planted instructions" in e.label]
-    assert found and "鼓楼区" in found[0].dataframe[0].value.to_string()
+    assert found and "鼓楼区" in found[0].dataframe[0].value.to_string(), ([e.value for e in at.error], [e.value for e in at.warning], [m.value for m in at.markdown][:12], [e.label for e in at.expander])
 
 
 def test_delete_can_be_cancelled(writable_env: tuple[Path, Path]) -> None:

@@ -32,16 +32,25 @@ def document_table(rows: list[dict[str, Any]]) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def planted(index_dir: str, stamp: float) -> list[dict[str, str]]:
-    """Chunks with text planted for an AI reader (cached per index state: ``stamp`` = manifest mtime)."""
+def planted(index_dir: str, stamp: tuple[tuple[int, int], ...]) -> list[dict[str, str]]:
+    """Chunks with text planted for an AI reader (cached per index state, see ``manifest_stamp``)."""
     from rag.ui.kb import planted_text_rows
 
     return planted_text_rows(Path(index_dir))
 
 
+def manifest_stamp(index_dir: Path) -> tuple[tuple[int, int], ...]:
+    """(mtime, size) of the manifest and its write-ahead log: an ingest changes one of them.
+
+    The manifest is in WAL mode and the open retriever reads it, so a commit may stay in
+    ``manifest.sqlite-wal`` without touching the main file.
+    """
+    files = [index_dir / "manifest.sqlite", index_dir / "manifest.sqlite-wal"]
+    return tuple((st_.st_mtime_ns, st_.st_size) for f in files if f.exists() for st_ in [f.stat()])
+
+
 def planted_warnings(index_dir: Path) -> None:
-    manifest = index_dir / "manifest.sqlite"
-    rows = planted(str(index_dir), manifest.stat().st_mtime if manifest.exists() else 0.0)
+    rows = planted(str(index_dir), manifest_stamp(index_dir))
     if not rows:
         return
     with st.expander(f"疑似植入的指令 Planted instructions found in {len(rows)} passages",
