@@ -246,7 +246,7 @@ def query(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             vec = r.embedder.embed_query(" ".join([p.text, *p.expansions]))
             t = time.perf_counter()
-            res = filtered_dense(r.store, vec, mask, live=int(r.row_live.sum()), total=r.store.count(),
+            res = filtered_dense(r.store, vec, mask, live=int(r.row_live.sum()), total=r.chunk_count,
                                  ids=r.keyword.ids, row=r.keyword.row, dim=r.embedder.dim, n=30,
                                  exact_rows_max=r.exact_rows_max, pool_max=r.pool_max)
             probe["dense_strategy"].append((time.perf_counter() - t) * 1000)
@@ -271,7 +271,7 @@ def query(args: argparse.Namespace) -> dict[str, Any]:
             ms, used = [], []
             for _ in range(3):
                 t = time.perf_counter()
-                res = filtered_dense(r.store, vec, mask, live=int(r.row_live.sum()), total=r.store.count(),
+                res = filtered_dense(r.store, vec, mask, live=int(r.row_live.sum()), total=r.chunk_count,
                                      ids=r.keyword.ids, row=r.keyword.row, dim=r.embedder.dim, n=30,
                                      exact_rows_max=r.exact_rows_max, pool_max=r.pool_max)
                 ms.append(round((time.perf_counter() - t) * 1000, 1))

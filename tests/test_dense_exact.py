@@ -120,3 +120,23 @@ def test_filtered_dense_without_metadata_filter_matches_exact(seed_index: Path) 
         for r in (hnsw, hnsw_pool):
             b = r.search(parse_question(text, r.regions()))
             assert [p.chunk.chunk_id for p in a.passages] == [p.chunk.chunk_id for p in b.passages], text
+
+
+def test_large_filter_past_the_fetch_cap_uses_chromas_filter(seed_index: Path, monkeypatch: Any) -> None:
+    """Last resort for a filter too large to fetch when HNSW pools run dry: Chroma's metadata filter, mask after."""
+    import rag.search.dense as dense
+
+    hnsw = Retriever(get_settings(index_dir=seed_index, generator="extractive", exact_dense_max=0))
+    exact = Retriever(get_settings(index_dir=seed_index, generator="extractive"))
+    matrix_present = exact._dense_matrix()
+    assert matrix_present is not None
+    monkeypatch.setattr(dense, "EXACT_FETCH_MAX", 0)
+    region = sorted(hnsw.regions())[0]
+    q = parse_question(f"{region}经济增长目标", hnsw.regions())
+    mask, _, _ = hnsw._mask(q)
+    vec = hnsw.embedder.embed_query(q.text)
+    got = filtered_dense(hnsw.store, vec, mask, live=int(hnsw.row_live.sum()), total=hnsw.store.count(),
+                         ids=hnsw.keyword.ids, row=hnsw.keyword.row, dim=hnsw.embedder.dim, n=5,
+                         exact_rows_max=0, pool_max=1, where={"region": region})
+    want = exact._exact_dense(matrix_present, vec, mask, 5)
+    assert got.pool == -1 and [c for c, _ in got.hits] == [c for c, _ in want]

@@ -222,7 +222,8 @@ class Retriever:
         # no metadata-filtered HNSW (it walks the graph checking every candidate's metadata): see rag.search.dense
         return filtered_dense(self.store, vec, mask, live=self._live_rows, total=self._vector_count or 0,
                               ids=self.keyword.ids, row=self.keyword.row, dim=self.embedder.dim, n=n,
-                              exact_rows_max=self.exact_rows_max, pool_max=self.pool_max).hits
+                              exact_rows_max=self.exact_rows_max, pool_max=self.pool_max,
+                              where=_where(q, filters)).hits
 
     def _dense_matrix(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Every keyword row's vector, loaded from Chroma once, for exact search in memory.
@@ -288,6 +289,14 @@ def _boost(q: ParsedQuestion, chunk: Chunk) -> float:
     if q.indicators and any(ind in text for ind in q.indicators):
         factor *= 1.15
     return factor
+
+
+def _where(q: ParsedQuestion, filters: dict[str, object]) -> dict[str, object] | None:
+    """Chroma's metadata filter for the question's regions: dense search's last resort (see rag.search.dense)."""
+    if "region" in filters:
+        regions = list(q.regions)
+        return {"region": regions[0]} if len(regions) == 1 else {"region": {"$in": regions}}
+    return None
 
 
 def _grams(text: str) -> set[str]:
