@@ -132,3 +132,27 @@ def region_label(region: str | None, inferred: bool = False, unknown: str = "地
 # words jieba must keep whole (the BM25 index is built with them: changing this needs a re-ingest)
 KEYWORD_WORDS = ("地区生产总值", "一般公共预算总收入", "地方一般公共预算收入", "固定资产投资", "社会消费品零售总额",
                  "进出口总额", "实际利用外资", "居民人均可支配收入", "城镇新增就业", "预期目标", "个百分点")
+
+
+# colloquial wording in the words the reports use (「经济涨了多少」 → 「经济增长了多少」, 「定的多少」 → 「目标是多少」)
+COLLOQUIAL = (
+    (re.compile(r"涨(?!价|幅)"), "增长"),
+    (re.compile(r"涨幅"), "增幅"),
+    (re.compile(r"定(?:了|的)(?=多少|几)"), "目标是"),
+    (re.compile(r"大概|大约|那边|这边"), ""),
+    (re.compile(r"[啊呀呢吧嘛哈]+(?=[?？!！。]*$)"), ""),
+)
+
+
+# short forms the reports spell out (and the other way round), searched and matched as both
+SHORT_FORMS = (
+    ("文旅", "文化旅游"), ("专项债", "专项债券"), ("规上", "规模以上"), ("限上", "限额以上"), ("双创", "创新创业"),
+    ("医改", "医药卫生体制改革"), ("城建", "城市建设"), ("科创", "科技创新"), ("外贸", "进出口"), ("基建", "基础设施"),
+)
+
+
+# an English question's report words, searched in Chinese beside its indicators (「target」 → 预期目标)
+EN_CUES = tuple((re.compile(p, re.I), zh) for p, zh in (
+    (r"\btargets?\b|\bgoals?\b|\baims?\b", "预期目标"), (r"\bgrowth\b|\bgr[eo]w", "增长"),
+    (r"\bplans?\b|\bwill\b", "计划"), (r"\bachiev|\baccomplish", "成效"),
+))  # report-structure words only: topics (学位, 赤字率 …) are the multilingual embedder's job, not a glossary's

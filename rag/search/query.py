@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 
 from rag.lexicon import (
     ACTUAL_WORDS,
+    COLLOQUIAL,
     EN_ACTUAL,
+    EN_CUES,
     EN_TARGET,
     GENERIC_REGION_WORDS,
+    SHORT_FORMS,
     TARGET_WORDS,
     Indicator,
     find_indicators,
@@ -249,33 +252,11 @@ def simplified(text: str) -> str:
     return str(_t2s().convert(text))  # type: ignore[attr-defined]
 
 
-# colloquial wording in the words the reports use (「经济涨了多少」 → 「经济增长了多少」, 「定的多少」 → 「目标是多少」)
-_COLLOQUIAL = (
-    (re.compile(r"涨(?!价|幅)"), "增长"),
-    (re.compile(r"涨幅"), "增幅"),
-    (re.compile(r"定(?:了|的)(?=多少|几)"), "目标是"),
-    (re.compile(r"大概|大约|那边|这边"), ""),
-    (re.compile(r"[啊呀呢吧嘛哈]+(?=[?？!！。]*$)"), ""),
-)
-
-
-# short forms the reports spell out (and the other way round), searched and matched as both
-SHORT_FORMS = (
-    ("文旅", "文化旅游"), ("专项债", "专项债券"), ("规上", "规模以上"), ("限上", "限额以上"), ("双创", "创新创业"),
-    ("医改", "医药卫生体制改革"), ("城建", "城市建设"), ("科创", "科技创新"), ("外贸", "进出口"), ("基建", "基础设施"),
-)
-
-
-# an English question's report words, searched in Chinese beside its indicators (「target」 → 预期目标)
-EN_CUES = tuple((re.compile(p, re.I), zh) for p, zh in (
-    (r"\btargets?\b|\bgoals?\b|\baims?\b", "预期目标"), (r"\bgrowth\b|\bgr[eo]w", "增长"),
-    (r"\bplans?\b|\bwill\b", "计划"), (r"\bachiev|\baccomplish", "成效"),
-))  # report-structure words only: topics (学位, 赤字率 …) are the multilingual embedder's job, not a glossary's
 
 
 def plain_wording(text: str) -> str:
-    """Colloquial words replaced by the reports' own (see ``_COLLOQUIAL``) and two-digit years written out."""
-    for pattern, repl in _COLLOQUIAL:
+    """Colloquial words replaced by the reports' own (see ``rag.lexicon.COLLOQUIAL``) and two-digit years written out."""
+    for pattern, repl in COLLOQUIAL:
         text = pattern.sub(repl, text)
     return full_years(text)
 
