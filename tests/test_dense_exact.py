@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,20 @@ import numpy as np
 from benchmarks import common
 from rag.config import get_settings
 from rag.index.store import VectorHit
-from rag.search.dense import filtered_dense
-from rag.search.query import parse_question
+from rag.search.dense import filtered_dense, passes
+from rag.search.query import ParsedQuestion, parse_question
 from rag.search.retrieve import Retriever
+
+
+def _filtered_questions(retriever: Retriever) -> Iterator[tuple[str, ParsedQuestion, np.ndarray, np.ndarray]]:
+    """The dev questions whose region/year filter keeps some rows: (text, parsed, mask, query vector)."""
+    for q in common.load_questions():
+        text, _ = common.question_turns(q)
+        parsed = parse_question(text, retriever.regions())
+        mask, refusal, _ = retriever._mask(parsed)
+        if refusal or not mask.any():
+            continue
+        yield text, parsed, mask, retriever.embedder.embed_query(text)
 
 
 def test_exact_dense_search_matches_chroma(seed_index: Path) -> None:
@@ -25,20 +36,14 @@ def test_exact_dense_search_matches_chroma(seed_index: Path) -> None:
     assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-3)
 
     compared = 0
-    for q in common.load_questions():
-        text, _ = common.question_turns(q)
-        parsed = parse_question(text, exact.regions())
-        mask, refusal, filters = exact._mask(parsed)
-        if refusal or not mask.any():
-            continue
-        vec = exact.embedder.embed_query(text)
+    for text, parsed, mask, vec in _filtered_questions(exact):
         got = exact._exact_dense((matrix, present), vec, mask, 10)
         # every hit passes the filter, best first, and scores are cosines
         assert all(mask[exact.keyword.row[cid]] for cid, _ in got)
         assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
         where = {"region": {"$in": list(parsed.regions)}} if parsed.regions else None
         want = [(h.chunk_id, h.score) for h in hnsw.store.query(vec, 60, where)
-                if exact._allowed(h.chunk_id, mask)][:10]
+                if passes(exact.keyword.row, mask, h.chunk_id)][:10]
         assert [c for c, _ in got][:5] == [c for c, _ in want][:5], text
         assert all(abs(a - b) < 1e-3 for (_, a), (_, b) in zip(got, want, strict=False))
         compared += 1
@@ -80,13 +85,7 @@ def test_filtered_dense_without_metadata_filter_matches_exact(seed_index: Path) 
     total, ids, row, dim = store.count(), hnsw.keyword.ids, hnsw.keyword.row, hnsw.embedder.dim
     live = int(hnsw.row_live.sum())
     strategies: dict[str, int] = {"exact_rows": 0, "pool": 0, "grown": 0, "fallback": 0}
-    for q in common.load_questions():
-        text, _ = common.question_turns(q)
-        parsed = parse_question(text, hnsw.regions())
-        mask, refusal, _ = hnsw._mask(parsed)
-        if refusal or not mask.any():
-            continue
-        vec = hnsw.embedder.embed_query(text)
+    for text, _parsed, mask, vec in _filtered_questions(hnsw):
         # also a filter whose rows are the query's farthest: none of them in the first pool, so it must grow
         far = np.zeros_like(mask)
         far[np.argsort(matrix_present[0] @ vec)[:20]] = True

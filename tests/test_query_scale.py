@@ -21,6 +21,7 @@ import pytest
 
 from rag.lexicon import GENERIC_REGION_WORDS as _GENERIC
 from rag.regions import gazetteer
+from rag.search.dense import passes
 from rag.search.query import (
     _EN_REGION_RE,
     _NATIONAL_RE,
@@ -227,7 +228,7 @@ def test_retriever_filter_matches_the_string_scan(seed_pipeline) -> None:  # typ
     # dense hits pass the filter through the keyword row, as the set of allowed ids did
     mask, _, _ = r._mask(ParsedQuestion("问题", regions=(regions[0],)))
     allowed = {r.keyword.ids[i] for i in np.flatnonzero(mask)}
-    assert all(r._allowed(cid, mask) == (cid in allowed) for cid in [*r.keyword.ids, "no-such-chunk"])
+    assert all(passes(r.keyword.row, mask, cid) == (cid in allowed) for cid in [*r.keyword.ids, "no-such-chunk"])
 
 
 def test_passages_are_read_by_id_not_held(seed_index: Path) -> None:

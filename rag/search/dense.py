@@ -49,6 +49,12 @@ class DenseResult:
     pool: int
 
 
+def passes(row: dict[str, int], mask: np.ndarray, chunk_id: str) -> bool:
+    """Whether a chunk's keyword row passes the filter mask (no set of every allowed id)."""
+    r = row.get(chunk_id)
+    return r is not None and bool(mask[r])
+
+
 def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
     """Indices of the ``n`` largest scores, best first (ties in index order)."""
     n = min(n, len(scores))
@@ -87,18 +93,13 @@ def filtered_dense(store: Store, vec: np.ndarray, mask: np.ndarray, *, live: int
     pool = min(total, max(n, math.ceil(n * POOL_MARGIN / share)) if share < 1 else n + n // 2)
     kept: list[tuple[str, float]] = []
     while pool <= pool_max or pool >= total:
-        kept = []
-        for h in store.query(vec, pool):
-            r = row.get(h.chunk_id)
-            if r is not None and mask[r]:
-                kept.append((h.chunk_id, h.score))
+        kept = [(h.chunk_id, h.score) for h in store.query(vec, pool) if passes(row, mask, h.chunk_id)]
         if len(kept) >= n or pool >= total:
             return DenseResult(kept[:n], pool)
         pool = min(total, pool * 4)
     if len(rows) <= max(EXACT_FETCH_MAX, exact_rows_max):
         return DenseResult(exact_over_rows(store, vec, rows, ids, dim, n), 0)
     if where is not None:
-        filtered = [(h.chunk_id, h.score) for h in store.query(vec, n * 3, where)
-                    if (r := row.get(h.chunk_id)) is not None and mask[r]]
+        filtered = [(h.chunk_id, h.score) for h in store.query(vec, n * 3, where) if passes(row, mask, h.chunk_id)]
         return DenseResult(filtered[:n], -1)
     return DenseResult(kept[:n], pool)

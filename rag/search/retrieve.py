@@ -251,11 +251,6 @@ class Retriever:
         top = top_rows(scores, n)
         return [(self.keyword.ids[rows[i]], float(scores[i])) for i in top]
 
-    def _allowed(self, chunk_id: str, mask: np.ndarray) -> bool:
-        """Whether a chunk's keyword row passes the filter mask (no set of every allowed id)."""
-        row = self.keyword.row.get(chunk_id)
-        return row is not None and bool(mask[row])
-
     def _fuse(self, q: ParsedQuestion, kw: list[tuple[str, float]], dense: list[tuple[str, float]]) -> list[ScoredChunk]:
         rrf_k = self.settings.rrf_k
         scores: dict[str, float] = {}
