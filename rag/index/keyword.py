@@ -26,6 +26,15 @@ SELECTIVE_FACTOR = 20
 STOPWORDS = frozenset("的 了 和 是 在 与 及 等 对 为 把 将 被 从 中 上 下 也 就 都 而 并 或 之 其 以 于 我们 一个 多少 什么 哪些 是否 吗 呢 啊 请问 请 问".split())
 
 
+def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` largest scores, best first (ties in index order); keyword and dense search share it."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, n - 1)[:n]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
 def _jieba() -> Any:
     import jieba
 
@@ -165,9 +174,4 @@ class KeywordIndex:
         return self._top(s, None, n)
 
     def _top(self, s: np.ndarray, rows: np.ndarray | None, n: int) -> list[tuple[str, float]]:
-        n = min(n, len(s))
-        if n <= 0:
-            return []
-        top = np.argpartition(-s, n - 1)[:n]
-        top = top[np.argsort(-s[top], kind="stable")]
-        return [(self.ids[i if rows is None else int(rows[i])], float(s[i])) for i in top if s[i] > 0]
+        return [(self.ids[i if rows is None else int(rows[i])], float(s[i])) for i in top_rows(s, n) if s[i] > 0]

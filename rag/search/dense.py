@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.index.keyword import top_rows
 from rag.index.protocols import Store
 
 # chosen by measurement on the Chroma server at ~500k chunks (benchmarks/scale.md): fetching vectors by id costs
@@ -53,15 +54,6 @@ def passes(row: dict[str, int], mask: np.ndarray, chunk_id: str) -> bool:
     """Whether a chunk's keyword row passes the filter mask (no set of every allowed id)."""
     r = row.get(chunk_id)
     return r is not None and bool(mask[r])
-
-
-def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` largest scores, best first (ties in index order)."""
-    n = min(n, len(scores))
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    top = np.argpartition(-scores, n - 1)[:n]
-    return top[np.argsort(-scores[top], kind="stable")]
 
 
 def exact_over_rows(store: Store, vec: np.ndarray, rows: np.ndarray, ids: Sequence[str], dim: int,

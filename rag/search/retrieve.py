@@ -25,12 +25,12 @@ import numpy as np
 
 from rag.config import Settings
 from rag.index.embeddings import Embedder, get_embedder
-from rag.index.keyword import KeywordIndex, tokenize
+from rag.index.keyword import KeywordIndex, tokenize, top_rows
 from rag.index.manifest import Manifest, require_index
 from rag.index.passages import PassageStore
 from rag.index.protocols import KeywordSearch, Store
 from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
-from rag.search.dense import EXACT_ROWS_MAX, POOL_MAX, filtered_dense, top_rows
+from rag.search.dense import EXACT_ROWS_MAX, POOL_MAX, filtered_dense
 from rag.search.query import ParsedQuestion
 from rag.textnorm import REDACTED_RE, fold, mask_figures
 from rag.types import Chunk, ScoredChunk
