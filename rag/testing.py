@@ -44,8 +44,7 @@ class FakeGenerator:
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         if isinstance(reply, BaseException):
             raise reply
-        for i in range(0, len(reply), self.piece):
-            yield reply[i:i + self.piece]
+        yield from pieces(reply, self.piece)
 
 
 def sse(pieces: Sequence[str], done: bool = True) -> bytes:
@@ -157,11 +156,7 @@ def _handler(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(5 if fake.delay is None else fake.delay)
                 self._send(200, sse(fake.reply or ["太慢了"]), "text/event-stream")
             elif mode == "stall":
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                self.wfile.write(sse((fake.reply or ["2023年"])[:1], done=False))
-                self.wfile.flush()
+                self._stream((fake.reply or ["2023年"])[:1])
                 time.sleep(5 if fake.delay is None else fake.delay)
             elif mode == "html":
                 self._send(200, b"<html><body>Welcome to nginx!</body></html>", "text/html")
