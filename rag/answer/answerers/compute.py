@@ -203,7 +203,7 @@ class ComputeAnswerer:
         if chosen is None:
             return Draft(self.kind, "", found=False, reason="找到的数值单位不一致,无法直接计算。")
         try:
-            formula = self._formula(q, [c[0] for c in chosen])
+            formula = formula_for(q, [c[0] for c in chosen])
         except ValueError as exc:
             return Draft(self.kind, "", found=False, reason=f"两个数值无法直接计算({exc})。")
         cited = tuple(dict.fromkeys(c[2] for c in chosen))
@@ -227,9 +227,6 @@ class ComputeAnswerer:
                     text = f"{clause.rstrip('；;，,。')}[{i + 1}]\n{formula.text}[{i + 1}]"
                     return Draft(self.kind, text, (i,), computed=(formula.shown_result,))
         return Draft(self.kind, "", found=False, reason="报告段落中找不到问题所说的两个数值。")
-
-    def _formula(self, q: ParsedQuestion, values: list[Quantity]) -> Formula:
-        return formula_for(q, values)
 
 
 def formula_for(q: ParsedQuestion, values: list[Quantity]) -> Formula:
