@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LEVELS = ("province", "city", "county")
+NATIONAL = "国务院"  # the region of the national reports (the State Council reports to the NPC)
 # longest first: 「广西壮族自治区」 → 广西, 「延边朝鲜族自治州」 → 延边
 _SUFFIXES = (
     "维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "自治州", "自治县", "自治旗",

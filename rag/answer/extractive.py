@@ -26,7 +26,7 @@ from rag.lexicon import (
     find_indicators,
     indicator_by_name,
 )
-from rag.regions import pinyin
+from rag.regions import NATIONAL, pinyin
 from rag.search.query import ParsedQuestion, short_name
 from rag.textnorm import PERCENT_UNITS, REDACTED_RE, Figure, figures, fold, mask_figures
 from rag.types import ScoredChunk
@@ -310,7 +310,7 @@ def _lead(region: str | None, year: int | None, english: bool) -> str:
 
 def english_source(region: str | None, year: int | None) -> str:
     """「According to the 2024 report of Cangshan (仓山区)」: where a quote comes from, in English."""
-    name = "the State Council" if region == "国务院" else (
+    name = "the State Council" if region == NATIONAL else (
         f"{pinyin(short_name(region)).title()} ({region})" if region else "")
     report = f"the {year} report" if year else "the report"
     return f"According to {report}" + (f" of {name}" if name else "")

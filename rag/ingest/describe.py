@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from rag.lexicon import GENERIC_REGION_WORDS, SECTION_KIND_WORDS
-from rag.regions import gazetteer
+from rag.regions import NATIONAL, gazetteer
 from rag.textnorm import REDACTED_RE
 from rag.types import Segment
 
@@ -130,7 +130,7 @@ def _pattern_name(line: str) -> str | None:
 def find_region(text: str) -> tuple[str | None, str]:
     """The region a text names as its author, with the evidence (or why it is unknown)."""
     if _NATIONAL_RE.search(text[:3000]):
-        return "国务院", "named in text: 国务院"
+        return NATIONAL, f"named in text: {NATIONAL}"
     titled, evidence_line = _title_region(text)
     if titled:
         return titled, evidence_line

@@ -29,7 +29,7 @@ from rag.lexicon import (
     Indicator,
     find_indicators,
 )
-from rag.regions import NOT_PLACE_ENDINGS, gazetteer, short_name
+from rag.regions import NATIONAL, NOT_PLACE_ENDINGS, gazetteer, short_name
 from rag.textnorm import fold
 
 _REGION_LIKE_RE = re.compile(r"([\u4e00-\u9fa5]{2,7}?(?:自治区|省|市|区|县|旗))")
@@ -85,13 +85,13 @@ class RegionMatcher:
         self.regions = frozenset(order)
         self._rank = {r: i for i, r in enumerate(order)}
         self._short = {r: short_name(r) for r in order}
-        self._py = {r: _pinyin(self._short[r]) for r in order if r != "国务院"}
+        self._py = {r: _pinyin(self._short[r]) for r in order if r != NATIONAL}
         self.known_py = frozenset(self._py.values())  # pinyin of every short name (English region names)
         self._py_re: dict[str, re.Pattern[str]] = {}
         zh: dict[str, list[str]] = {}
         py: dict[str, list[str]] = {}
         for r in order:
-            if r == "国务院":
+            if r == NATIONAL:
                 continue
             for cand in dict.fromkeys((r, self._short[r])):
                 zh.setdefault(cand, []).append(r)
@@ -138,10 +138,10 @@ class RegionMatcher:
         lower = text.lower()
         hits: list[tuple[int, str]] = []
         spans: list[tuple[int, int]] = []
-        if "国务院" in self.regions:
+        if NATIONAL in self.regions:
             m = _NATIONAL_RE.search(text)
             if m:
-                hits.append((m.start(), "国务院"))
+                hits.append((m.start(), NATIONAL))
         for region in self._candidates(text, lower):
             for cand in (region, self._short[region]):
                 pos = text.find(cand)
@@ -186,8 +186,8 @@ class RegionMatcher:
             name = re.sub(r"[^a-z]", "", m.group(1).lower())
             if name and name not in self.known_py:
                 unknown.append(f"{m.group(1)} {m.group(2)}")
-        if not found and not unknown and "国务院" in self.regions and _NATIONAL_TERMS_RE.search(text):
-            found = ["国务院"]
+        if not found and not unknown and NATIONAL in self.regions and _NATIONAL_TERMS_RE.search(text):
+            found = [NATIONAL]
         return list(dict.fromkeys(found)), list(dict.fromkeys(unknown))
 
 

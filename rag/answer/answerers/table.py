@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from rag.answer.answerers.base import Draft, Evidence
 from rag.answer.extractive import extract_answer
-from rag.regions import gazetteer
+from rag.regions import NATIONAL, gazetteer
 from rag.search.query import ParsedQuestion
 
 MAX_ROWS = 12  # years shown; the earlier ones are not searched (a table of 70 years is not an answer)
@@ -21,7 +21,6 @@ MAX_REGION_ROWS = 40  # every province of the country fits; more regions are not
 TABLE_RE = re.compile(r"各区|各县|各市|各省|各地|所有地区|所有区|哪些地区|每个区|每个地区|各个地区|几个区|各年|历年|每年|逐年"
                       r"|each (?:district|region|province|year)|every (?:district|region|province|year)|all (?:districts|regions|provinces)"
                       r"|by (?:district|region|year)", re.I)
-NATIONAL = "国务院"  # the region of the national reports
 BY_YEAR_RE = re.compile(r"各年|历年|每年|逐年|(?:each|every|by) year", re.I)
 
 
