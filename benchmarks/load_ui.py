@@ -34,6 +34,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from benchmarks.stats import nearest_rank
 from rag.config import REPO_ROOT
 
 OUT = REPO_ROOT / "benchmarks"
@@ -132,8 +133,7 @@ async def _drive(url: str, args: argparse.Namespace, upload: Path) -> list[Any]:
 
 
 def _pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return round(s[min(len(s) - 1, int(round(q * (len(s) - 1))))], 1) if s else 0.0
+    return round(nearest_rank(values, q), 1)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.stats import nearest_rank  # noqa: E402
 from rag.answer.pipeline import Pipeline  # noqa: E402
 from rag.config import get_settings  # noqa: E402
 from rag.eval.cases import Case, load_cases, select_cases  # noqa: E402
@@ -32,10 +33,8 @@ from rag.eval.grade import grade  # noqa: E402
 
 
 def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] / 1000, 1)
+    """Seconds, from milliseconds."""
+    return round(nearest_rank(values, q) / 1000, 1)
 
 
 def run_case(p: Pipeline, case: Case) -> dict[str, Any]:

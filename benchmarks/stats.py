@@ -17,6 +17,12 @@ def pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else float("nan")
 
 
+def nearest_rank(values: Sequence[float], q: float) -> float:
+    """Quantile ``q`` (0–1) as the nearest observed value (no interpolation; few samples); 0.0 for none."""
+    s = sorted(values)
+    return float(s[min(len(s) - 1, int(round(q * (len(s) - 1))))]) if s else 0.0
+
+
 def summary(values: Sequence[float]) -> dict[str, float]:
     """p50 / p95 / mean / n of a list of milliseconds (or rates)."""
     return {"p50": round(pct(values, 50), 2), "p95": round(pct(values, 95), 2),
