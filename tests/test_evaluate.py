@@ -194,7 +194,8 @@ CORPORA = {"national_questions.jsonl": SHARED / "national_reports",
            "provincial_questions.jsonl": SHARED / "provincial_2026",
            "reader_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026"),
            "reader2_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026"),
-           "reader_en_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026")}
+           "reader_en_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026"),
+           "reader_calc_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026")}
 
 
 @pytest.mark.parametrize("path", QUESTION_SETS, ids=lambda p: p.name)
