@@ -60,9 +60,16 @@ EN_TARGET = ("target", "goal", "plan", "aim", "expected", "will")
 EN_ACTUAL = ("actual", "achieved", "was", "were", "did", "grew", "reached", "how much", "how many")
 
 
+# an indicator as the base of another quantity, in English (a share of GDP, GDP per capita, energy use per unit of GDP)
+_EN_SHARE_OF_RE = re.compile(r"\b[a-z]+[- ]to[- ](?:gdp|gross domestic product)\b|\b(?:share|percent(?:age)?|proportion|"
+                             r"ratio) of (?:the )?(?:gdp|gross domestic product)\b|\bper[- ]capita gdp\b|"
+                             r"\bgdp per (?:capita|person|head)\b|\bper unit of (?:gdp|gross domestic product)\b")
+
+
 def find_indicators(text: str) -> list[Indicator]:
     """Indicators named in ``text`` (Chinese or English), most specific first, without overlaps."""
-    lower = text.lower()
+    # 「deficit-to-GDP ratio」 names the deficit, not GDP (blanked, same length: spans stay valid)
+    lower = _EN_SHARE_OF_RE.sub(lambda m: " " * len(m.group(0)), text.lower())
     found: list[Indicator] = []
     taken: list[tuple[int, int]] = []
     for ind in INDICATORS:
@@ -96,7 +103,7 @@ ASKS_GROWTH_RE = re.compile(r"增长|增速|增幅|增长率|涨幅|growth|grow|
 # a question asks how much something grew (an answer without a rate says the report gives none)
 ASKS_GROWTH_AMOUNT_RE = re.compile(r"增长了多少|增长多少|增速|增幅|增长率|同比增长|growth|grow|how fast|increase")
 # a question for which a % figure is the likelier answer (growth, a rate, a target)
-WANTS_RATE_RE = re.compile(r"增长|增速|增幅|提高|下降|growth|grow|increase|rate|目标|target")
+WANTS_RATE_RE = re.compile(r"增长|增速|增幅|涨幅|提高|下降|率|比重|growth|grow|increase|rate|ratio|percent|share|目标|target")
 # a clause that sets a target rather than reporting a result
 TARGET_CLAUSE_RE = re.compile(r"力争|目标|预期|计划|控制在|确保")
 
@@ -156,3 +163,129 @@ EN_CUES = tuple((re.compile(p, re.I), zh) for p, zh in (
     (r"\btargets?\b|\bgoals?\b|\baims?\b", "预期目标"), (r"\bgrowth\b|\bgr[eo]w", "增长"),
     (r"\bplans?\b|\bwill\b", "计划"), (r"\bachiev|\baccomplish", "成效"),
 ))  # report-structure words only: topics (学位, 赤字率 …) are the multilingual embedder's job, not a glossary's
+
+
+# ---------------------------------------------------------------- English report vocabulary
+# general words of government work reports in English → the reports' Chinese terms, so keyword search,
+# sentence coverage and clause scoring of an English question see the Chinese words (「elderly care」 → 养老);
+# the multilingual embedder covers what the table lacks. Longer phrases first: a phrase consumes its words.
+EN_GLOSSARY: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (re.compile(rf"\b(?:{p})\b", re.I), zh) for p, zh in (
+        (r"elderly[- ]care|aged care|care for the elderly|old[- ]age care|senior care", ("养老",)),
+        (r"elderly canteens?|meal services? for (?:the )?elderly|senior canteens?", ("长者食堂", "助餐")),
+        (r"elderly|older (?:people|persons|adults|residents)|seniors?|the aged", ("养老", "老年", "老人")),
+        (r"child ?care|nurser(?:y|ies)|infant care", ("托育", "托位")),
+        (r"childbirth|fertility|birth support", ("生育",)),
+        (r"children|infants?|kids", ("儿童", "婴幼儿")),
+        (r"school (?:places|seats|places)|(?:places|seats) (?:in|at) schools?|school capacity", ("学位",)),
+        (r"schools?|education(?:al)?|teaching", ("教育", "学校")),
+        (r"kindergartens?|preschool", ("学前教育", "幼儿园")),
+        (r"students?", ("学生",)),
+        (r"vocational", ("职业教育",)),
+        (r"universit(?:y|ies)|college graduates?|graduates", ("高校", "毕业生")),
+        (r"hospitals?|medical|health ?care|healthcare|public health", ("医疗", "医院", "卫生")),
+        (r"medical insurance|health insurance", ("医保", "医疗保险")),
+        (r"pensions?|old-age insurance", ("养老保险", "养老金")),
+        (r"social security|social insurance|social assistance", ("社会保障", "社会保险", "救助")),
+        (r"minimum (?:living )?allowances?|subsistence allowances?", ("低保",)),
+        (r"minimum wages?", ("最低工资",)),
+        (r"people'?s? livelihoods?|livelihood|wellbeing|well-being|welfare", ("民生",)),
+        (r"housing|homes", ("住房",)),
+        (r"old (?:residential )?(?:communities|neighbou?rhoods|compounds)|old housing estates?", ("老旧小区",)),
+        (r"real estate|property market", ("房地产",)),
+        (r"heating", ("供热",)),
+        (r"environment(?:al)?|ecolog(?:y|ical)", ("生态", "环境")),
+        (r"pollution|pollutants?", ("污染", "污染防治")),
+        (r"air quality|good air days?|blue sky", ("空气质量", "优良天数")),
+        (r"water quality|sewage|wastewater", ("水质", "污水")),
+        (r"afforestation|tree planting|forests?|greening", ("造林", "绿化")),
+        (r"parks?|green spaces?", ("公园", "绿地")),
+        (r"garbage|waste sorting|refuse classification", ("垃圾分类", "垃圾")),
+        (r"carbon|emissions?", ("碳", "排放")),
+        (r"energy consumption|energy intensity", ("能耗",)),
+        (r"energy", ("能源",)),
+        (r"new energy vehicles?|electric vehicles?|nevs?", ("新能源汽车",)),
+        (r"touris(?:m|ts?)|visitors?|travel", ("旅游", "游客")),
+        (r"culture|cultural", ("文化",)),
+        (r"sports?|fitness", ("体育", "健身")),
+        (r"digital economy", ("数字经济",)),
+        (r"digital(?:i[sz]ation)?", ("数字", "数字化")),
+        (r"5g base stations?|base stations?", ("基站",)),
+        (r"computing power|data centers?|big data", ("算力", "大数据")),
+        (r"artificial intelligence|\bai\b", ("人工智能",)),
+        (r"high-tech (?:enterprises|companies|firms)|high and new tech(?:nology)? enterprises", ("高新技术企业",)),
+        (r"research and development|r&d", ("研发",)),
+        (r"science and technology|technolog(?:y|ical)|scientific", ("科技",)),
+        (r"innovation|innovative", ("创新",)),
+        (r"talents?|skilled (?:workers|personnel)", ("人才",)),
+        (r"private (?:economy|sector|enterprises|businesses)", ("民营经济", "民营企业")),
+        (r"enterprises?|companies|firms|businesses", ("企业",)),
+        (r"market (?:entities|players)|business entities", ("市场主体", "经营主体")),
+        (r"attract(?:ing)? investment|investment promotion|investment attraction", ("招商", "招商引资")),
+        (r"projects?", ("项目",)),
+        (r"infrastructure", ("基础设施",)),
+        (r"roads?|streets?|bridges?", ("道路", "街巷")),
+        (r"traffic|transport(?:ation)?|congestion", ("交通", "拥堵")),
+        (r"urban renewal|city renewal|urban regeneration", ("城市更新",)),
+        (r"land acquisition|demolition|relocation", ("征迁",)),
+        (r"business environment", ("营商环境",)),
+        (r"reforms?", ("改革",)),
+        (r"opening[- ]up|openness", ("开放",)),
+        (r"consum(?:ption|er spending)|spending", ("消费",)),
+        (r"trade-ins?|trade in", ("以旧换新",)),
+        (r"first[- ]stores?|flagship stores?|first-store brands?", ("首店",)),
+        (r"night(?:time)? economy", ("夜经济", "夜间")),
+        (r"exhibitions?|conventions?|expos?", ("展会", "会展")),
+        (r"logistics", ("物流",)),
+        (r"exports?", ("出口",)),
+        (r"manufacturing", ("制造业",)),
+        (r"industr(?:y|ies|ial)", ("产业", "工业")),
+        (r"services? (?:industry|sector)|service industries", ("服务业",)),
+        (r"agricultur(?:e|al)|farming|farmers?", ("农业", "农民")),
+        (r"rural revitali[sz]ation", ("乡村振兴",)),
+        (r"rural|villages?|countryside", ("农村", "乡村")),
+        (r"poverty", ("脱贫", "贫困")),
+        (r"deficit[- ](?:to-gdp )?ratio|deficit rate", ("赤字率",)),
+        (r"deficits?", ("赤字",)),
+        (r"special[- ](?:purpose )?(?:local )?(?:government )?bonds?", ("专项债券",)),
+        (r"treasury bonds?|government bonds?", ("国债",)),
+        (r"bonds?", ("债券",)),
+        (r"tax and fee (?:cuts|reductions?)|tax (?:cuts|reductions?|relief)|fee (?:cuts|reductions?)", ("减税降费",)),
+        (r"tax(?:es)?", ("税",)),
+        (r"burdens?", ("负担",)),
+        (r"fiscal|budget(?:ary)?", ("财政", "预算")),
+        (r"debts?", ("债务",)),
+        (r"financ(?:e|ial)", ("金融",)),
+        (r"risks?", ("风险",)),
+        (r"work safety|production safety|safety", ("安全生产", "安全")),
+        (r"emergenc(?:y|ies)|disaster", ("应急", "减灾")),
+        (r"rule of law|law-based", ("法治",)),
+        (r"integrity|corruption|clean government", ("廉洁", "廉政")),
+        (r"government services?|administrative (?:services|approval)", ("政务服务",)),
+        (r"per[- ]capita|per person", ("人均",)),
+        (r"population|residents", ("人口", "居民")),
+        (r"urbani[sz]ation", ("城镇化",)),
+        (r"migrant workers?", ("农民工",)),
+        (r"veterans?", ("退役军人",)),
+        (r"disabled|disabilit(?:y|ies)", ("残疾人",)),
+        (r"volunteers?|community|communities", ("社区",)),
+        (r"unemployed|re-?employment", ("失业", "再就业")),
+    ))
+
+
+# English names of places that are not their pinyin (lower case, single spaces)
+EN_PLACE_NAMES = {"hong kong": "香港特别行政区", "macau": "澳门特别行政区", "macao": "澳门特别行政区",
+                  "taiwan": "台湾省", "tibet": "西藏自治区", "inner mongolia": "内蒙古自治区", "peking": "北京市"}
+
+
+def english_terms(text: str) -> list[str]:
+    """The Chinese report terms for the English words of ``text`` (``EN_GLOSSARY``; a phrase consumes its words)."""
+    out: list[str] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, terms in EN_GLOSSARY:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            taken.append(m.span())
+            out.extend(t for t in terms if t not in out)
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.answerers.sentences import FIGURE_ASK_RE, LINE_BREAK_RE, sentences
+from rag.answer.answerers.sentences import FIGURE_ASK_RE, LINE_BREAK_RE, foreign_word, sentences
 from rag.index.keyword import tokenize
 from rag.lexicon import (
     ASKS_GROWTH_AMOUNT_RE,
@@ -23,6 +23,7 @@ from rag.lexicon import (
     TARGET_CLAUSE_RE,
     TARGET_SECTION_RE,
     WANTS_RATE_RE,
+    english_terms,
     find_indicators,
     indicator_by_name,
 )
@@ -37,7 +38,7 @@ _GENERIC_TOKENS = {"年", "多少", "是", "区", "目标", "增长", "什么", 
 
 
 # the indicator as the base of a share or an intensity (占GDP比重, 单位GDP能耗), not the figure asked
-_SHARE_OF_RE = re.compile(r"占[^，,。；;]{0,10}?(?:生产总值|GDP|收入|投资|总额)[^，,。；;]{0,3}?(?:比重|比例|的比)"
+_SHARE_OF_RE = re.compile(r"[占在][^，,。；;]{0,10}?(?:生产总值|GDP|收入|投资|总额)[^，,。；;]{0,3}?(?:比重|比例|的比)"
                           r"|单位(?:国内|地区)?(?:生产总值|GDP)|人均(?:国内|地区)?(?:生产总值|GDP)")
 
 
@@ -61,7 +62,8 @@ def _content_tokens(q: ParsedQuestion) -> set[str]:
         drop |= set(tokenize(r)) | set(tokenize(short_name(r)))
     for y in q.years:
         drop.add(str(y))
-    return {t for t in tokenize(q.text + " " + " ".join(q.expansions)) if t not in drop and not t.isdigit()}
+    return {t for t in tokenize(q.text + " " + " ".join(q.expansions))
+            if t not in drop and not t.isdigit() and not foreign_word(q, t)}
 
 
 def _aliases(q: ParsedQuestion) -> list[str]:
@@ -100,6 +102,8 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
                 score += 1.0
                 if wants_growth and any(f.unit in PERCENT_UNITS for f in real):
                     score += 0.7
+                elif not wants_growth and any(f.unit not in PERCENT_UNITS for f in real):
+                    score += 0.3  # 「GDP是多少」「What was Shandong's GDP」: a level, not a rate, is asked
             if redacted:
                 score += 0.3 if not real else -0.5
             if q.years and sc.chunk.period_year in q.years:
@@ -137,6 +141,8 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     hits = (content & toks) | {t for t in content if t in clause.text}
     if len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3:
         return True
+    if q.english and clause.has_figure and any(t in clause.text for t in english_terms(q.text)):
+        return True  # an English question's topic, in the glossary's Chinese (「school places」 → 学位), with a figure
     head = focus_head(q)  # 「多少中小学学位」: the thing counted, with a figure, answers
     return clause.has_figure and len(head) >= 2 and head in toks
 
@@ -201,6 +207,8 @@ def answer_figure(q: ParsedQuestion, clause: str) -> Figure | None:
         score = len(subject & content) + 5.0 * len(subject & focus)
         if growth and f.unit in PERCENT_UNITS:
             score += 0.5
+        elif not growth and not WANTS_RATE_RE.search(q.text.lower()) and f.unit not in PERCENT_UNITS:
+            score += 0.5  # a level asked: the amount, not the growth rate beside it
         if score > best_score:
             best, best_score = f, score
         prev_end = f.end

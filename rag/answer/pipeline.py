@@ -25,6 +25,7 @@ from typing import Any
 from rag.answer.align import align
 from rag.answer.answerers.choose import question_form
 from rag.answer.answerers.refuse import mark_redacted
+from rag.answer.answerers.semantic import similarity_for
 from rag.answer.compose import (
     SNIPPET_CHARS,
     Prompts,
@@ -119,6 +120,7 @@ class Pipeline:
         self.state = GeneratorState(chosen, reason or why)
         self.gate = new_gate(settings)
         self._regions = self.retriever.regions()
+        self._similarity = similarity_for(self.retriever.embedder)  # cross-lingual sentence ranking (None: hash)
 
     @property
     def generator_reason(self) -> str:
@@ -164,7 +166,7 @@ class Pipeline:
             retrieval = self._retrieve(parsed, OPEN_RETRIEVE if question_form(parsed) == "open" else None)
         passages = defang_passages(list(retrieval.passages))
         # the answerer for this kind of question (rag/answer/answerers): open, compute, table, refuse or lookup
-        routed = route(parsed, passages, self._sub_search, self._regions, self.retriever.years_of) \
+        routed = route(parsed, passages, self._sub_search, self._regions, self.retriever.years_of, self._similarity) \
             if passages and not retrieval.refusal else None
         if routed is not None and routed.refuse:
             retrieval = Retrieval((), {**retrieval.filters, "answerer": routed.kind}, routed.reason,

@@ -18,6 +18,7 @@ from rag.answer.answerers.choose import question_form
 from rag.answer.answerers.compute import ComputeAnswerer
 from rag.answer.answerers.open import OpenAnswerer
 from rag.answer.answerers.refuse import evidence_reason, mark_redacted, opinion
+from rag.answer.answerers.semantic import UnitSimilarity
 from rag.answer.answerers.table import TableAnswerer
 from rag.answer.extractive import Extract
 from rag.search.query import ParsedQuestion
@@ -59,12 +60,17 @@ def relative_year(parsed: ParsedQuestion, years_of: Callable[[str], set[int]]) -
 
 
 def route(q: ParsedQuestion, passages: list[ScoredChunk], search: Search | None,
-          regions: Iterable[str], years_of: Callable[[str], set[int]]) -> Routed:
-    """The answerer's result for ``q`` over ``passages`` (``search`` finds passages for sub-questions)."""
+          regions: Iterable[str], years_of: Callable[[str], set[int]],
+          similarity: UnitSimilarity | None = None) -> Routed:
+    """The answerer's result for ``q`` over ``passages``.
+
+    ``search`` finds passages for sub-questions; ``similarity`` ranks sentences across languages
+    (rag.answer.answerers.semantic).
+    """
     form = question_form(q)
     if form == "opinion":
         return Routed("refuse", tuple(passages), reason=opinion(q), refuse=True)
-    evidence = Evidence(list(passages), search)
+    evidence = Evidence(list(passages), search, similarity)
     if form == "compute":
         draft = ComputeAnswerer().answer(q, evidence)
     elif form == "table":

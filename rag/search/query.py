@@ -22,11 +22,13 @@ from rag.lexicon import (
     COLLOQUIAL,
     EN_ACTUAL,
     EN_CUES,
+    EN_PLACE_NAMES,
     EN_TARGET,
     GENERIC_REGION_WORDS,
     SHORT_FORMS,
     TARGET_WORDS,
     Indicator,
+    english_terms,
     find_indicators,
 )
 from rag.regions import NATIONAL, NOT_PLACE_ENDINGS, gazetteer, short_name
@@ -36,6 +38,13 @@ _REGION_LIKE_RE = re.compile(r"([\u4e00-\u9fa5]{2,7}?(?:自治区|省|市|区|�
 _EN_REGION_RE = re.compile(r"\b([A-Z][a-z]+(?:['’-]?[a-z]+)?)\s+((?i:district|county|city|province|prefecture|new area|qu|xian|shi|sheng))\b")
 _REPORT_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?(?:的)?(?:政府)?工作报告|((?:19|20)\d{2})年报告"
                              r"|((?:19|20)\d{2})\s+(?:government\s+)?work\s+report|report\s+of\s+((?:19|20)\d{2})", re.I)
+# a capitalised name in an English question: possessive (「Hong Kong's」) or after of/in/for (「for Gulou」)
+_EN_PLACE_RE = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?)['’]s\b|\b(?:of|in|for|from)\s+([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b")
+_EN_NOT_PLACES = frozenset({"what", "who", "where", "how", "it", "that", "there", "here", "let", "this", "today",
+                            "everyone", "one", "he", "she", "party", "premier", "government", "council", "congress",
+                            "report", "the", "its", "which", "when", "why", "january", "february", "march", "april",
+                            "may", "june", "july", "august", "september", "october", "november", "december"})
+
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
 _NATIONAL_RE = re.compile(r"全国|国务院|国家|中央政府|national|china's|state council", re.I)
 # words that only a national report uses of itself (local reports say 地区生产总值 / 全省 / 全区):
@@ -186,9 +195,33 @@ class RegionMatcher:
             name = re.sub(r"[^a-z]", "", m.group(1).lower())
             if name and name not in self.known_py:
                 unknown.append(f"{m.group(1)} {m.group(2)}")
+        self._english_places(text, found, unknown)
         if not found and not unknown and NATIONAL in self.regions and _NATIONAL_TERMS_RE.search(text):
             found = [NATIONAL]
         return list(dict.fromkeys(found)), list(dict.fromkeys(unknown))
+
+
+    def _english_places(self, text: str, found: list[str], unknown: list[str]) -> None:
+        """Places an English question names without a suffix: 「Hong Kong's」, 「Tibet's」, 「for Gulou」, 「Japan's」.
+
+        An English exonym (``rag.lexicon.EN_PLACE_NAMES``) or a gazetteer place's pinyin is looked up; a
+        capitalised name that is neither counts as a place the corpus lacks only when it is the question's
+        only place (「Japan's GDP target」), so ordinary capitalised words beside a known region do no harm.
+        """
+        for m in _EN_PLACE_RE.finditer(text):
+            name = m.group(1) or m.group(2)
+            lower = " ".join(name.lower().split())
+            if lower.split()[0] in _EN_NOT_PLACES or _NATIONAL_RE.search(name):
+                continue
+            zh = EN_PLACE_NAMES.get(lower)
+            if zh is not None:
+                (found if zh in self.regions else unknown).append(zh)
+                continue
+            key = re.sub(r"[^a-z]", "", lower)
+            if key in self.known_py or any(name in u or u.startswith(name) for u in unknown):  # 「Pudong New Area」
+                continue
+            if key in gazetteer().by_pinyin or (not found and m.group(1)):
+                unknown.append(name)
 
 
 def _generic(name: str) -> bool:
@@ -216,7 +249,8 @@ def find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]
     return region_matcher(known).find(text)
 
 
-_REPORT_SETS_RE = re.compile(r"(?:政府)?工作报告[^,，。?？]{0,4}?(?:提出|设定|确定|部署|安排|要求|的)")
+_REPORT_SETS_RE = re.compile(r"(?:政府)?工作报告[^,，。?？]{0,4}?(?:提出|设定|确定|部署|安排|要求|的)"
+                             r"|\breports?\s+(?:set|sets|propose[sd]?|lay|lays|laid|announce[sd]?)\b", re.I)
 # colloquial ways of asking what a report plans: 「定了多少」「定的多少」「想涨多少」「准备招多少」
 _COLLOQUIAL_TARGET_RE = re.compile(r"定(?:了|的|为|成)|想(?!法)|准备")
 # a two-digit year as people say it (「25年」「19年的报告」), not a duration (连续11年, 过去5年, 近10年来)
@@ -281,7 +315,8 @@ def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
     english = bool(re.search(r"[A-Za-z]{3,}", text)) and not re.search(r"[\u4e00-\u9fa5]{2,}", text)
     expansions = tuple(dict.fromkeys([*(ind.name for ind in inds if ind.name not in text),
                                       *(full for short, full in SHORT_FORMS if short in text and full not in text),
-                                      *(zh for pattern, zh in EN_CUES if english and pattern.search(text))]))
+                                      *(zh for pattern, zh in EN_CUES if english and pattern.search(text)),
+                                      *(english_terms(text) if english else ())]))
     return ParsedQuestion(text, tuple(regions), tuple(unknown), years, intent,
                           tuple(i.name for i in inds), english, expansions, report_years)
 

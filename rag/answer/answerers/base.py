@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rag.search.query import ParsedQuestion
 from rag.types import ScoredChunk
+
+if TYPE_CHECKING:
+    from rag.answer.answerers.semantic import UnitSimilarity
 
 Search = Callable[[ParsedQuestion], list[ScoredChunk]]
 
@@ -36,6 +39,7 @@ class Evidence:
 
     passages: list[ScoredChunk]
     search: Search | None = None
+    similarity: UnitSimilarity | None = None  # cross-lingual sentence ranking (None: word overlap only)
     _ids: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

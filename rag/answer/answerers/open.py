@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.answerers.base import Draft, Evidence
+from rag.answer.answerers.semantic import topic
 from rag.answer.answerers.sentences import Unit, bigrams, content_weights, coverage, similarity, units
 from rag.answer.extractive import english_source
 from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
@@ -21,7 +22,10 @@ from rag.textnorm import REDACTED_RE
 PLAN_CUE_RE = re.compile(r"打算|计划|将要|准备|重点|任务|安排|目标|举措|措施|要做|怎么干|部署|plan|will|priorit|goal")
 REVIEW_CUE_RE = re.compile(r"做了|成效|成绩|取得|完成|回顾|进展|亮点|过去|去年|achiev|did|done|progress")
 BOILERPLATE_RE = re.compile(r"习近平|党的二十大|二十届|总基调|指导思想|新发展理念|新发展格局|紧密地团结|各位代表")
+MULTI_YEAR_RE = re.compile(r"过去的?[五5]年|[五5]年来|今后[五5]年|“十[一二三四五]五”|[五5]年间|five years|five-year")
 LAMBDA = 0.7  # MMR: relevance vs. novelty
+SEM_WEIGHT = 1.0  # cross-lingual similarity (0…1, relative to the candidates) next to coverage (0…2.5)
+SEM_UNITS = 16  # candidates re-ranked by similarity (≈0.3 s to embed on the 2-core machine, then cached)
 
 
 class OpenAnswerer:
@@ -43,6 +47,8 @@ class OpenAnswerer:
             rel += 0.6
         if q.years and sc.chunk.period_year in q.years:
             rel += 0.3
+        if len(q.years) == 1 and MULTI_YEAR_RE.search(unit.context) and not MULTI_YEAR_RE.search(q.text):
+            rel -= 0.6  # 「过去的五年…」: a five-year review does not say what one year did
         if REDACTED_RE.search(unit.text):
             rel -= 0.3
         if BOILERPLATE_RE.search(unit.text):
@@ -57,6 +63,9 @@ class OpenAnswerer:
         cands = [(self.score(q, evidence, u, weights), u) for u in units(evidence.passages)]
         cands = [(s, u) for s, u in cands if s > 0
                  and (not weights or coverage(weights, u.text) + coverage(weights, u.context) > 0)]
+        if q.english and not weights:
+            cands = []  # an English question none of whose words the glossary knows: word overlap sees nothing
+        cands = _semantic(q, evidence, cands)  # an English question: cross-lingual rank among the candidates
         if not cands:
             return Draft(self.kind, "", found=False, reason="检索到的段落中没有与问题相关的句子。")
         cands.sort(key=lambda su: -su[0])
@@ -79,6 +88,21 @@ class OpenAnswerer:
         cited = tuple(dict.fromkeys(u.passage for u, _ in chosen))
         lead = _lead(q, evidence, cited)
         return Draft(self.kind, lead + "\n".join(lines), cited)
+
+
+def _semantic(q: ParsedQuestion, evidence: Evidence, cands: list[tuple[float, Unit]]) -> list[tuple[float, Unit]]:
+    """English questions: the best ``SEM_UNITS`` candidates re-scored with their cross-lingual similarity.
+
+    The glossary's Chinese words find the candidates (「environment」 → 环境 also finds 营商环境 and 政治生态);
+    the embedder ranks them by what the question means (rag.answer.answerers.semantic). Chinese questions
+    are matched word by word as before. Only candidates are embedded, so the cost stays bounded.
+    """
+    if not q.english or evidence.similarity is None or len(cands) < 2:
+        return cands
+    cands = sorted(cands, key=lambda su: -su[0])
+    head, rest = cands[:SEM_UNITS], cands[SEM_UNITS:]
+    rel = evidence.similarity.scores(topic(q), [u.text for _, u in head])
+    return [(s + SEM_WEIGHT * r, u) for (s, u), r in zip(head, rel, strict=True)] + rest
 
 
 def _lead(q: ParsedQuestion, evidence: Evidence, cited: tuple[int, ...]) -> str:

@@ -29,7 +29,8 @@ QUESTION_WORDS = frozenset({
 FIGURE_ASK_RE = re.compile(
     r"多少|几[个家项所人万亿倍成条座处批]|百分之几|增速|增幅|增长率|比重|占比|目标是|\d+(?:\.\d+)?\s*%"
     r"|how (?:much|many|fast)|what (?:was|is|were|are)\b.{0,60}?(?:rate|ratio|target|growth|number|amount|total|value|gdp)"
-    r"|percent",
+    r"|\bwhat\s+(?:[\w-]+\s+){0,4}?[\w-]*(?:rate|ratio|target|growth|gdp|output|revenue|income|amount|total)s?\s+"
+    r"(?:did|does|do|is|was|were|are|will|has|have)\b|percent",
     re.I,
 )
 _HEADING_NUM_RE = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．])\s*")
@@ -87,7 +88,22 @@ def content_weights(q: ParsedQuestion) -> dict[str, float]:
         drop |= set(tokenize(r)) | set(tokenize(short_name(r)))
     drop |= {str(y) for y in q.years}
     text = " ".join([q.text, *q.expansions])
-    return {t: float(min(len(t), 4)) for t in tokenize(text) if t not in drop and not t.isdigit()}
+    return {t: float(min(len(t), 4)) for t in tokenize(text)
+            if t not in drop and not t.isdigit() and not foreign_word(q, t)}
+
+
+_ASCII_WORD_RE = re.compile(r"[a-z]+(?:['’&-][a-z]+)*")
+
+
+def foreign_word(q: ParsedQuestion, token: str) -> bool:
+    """An English word of an English question that no Chinese passage holds (「elderly」, 「district」).
+
+    Its Chinese terms come from the glossary (``rag.lexicon.EN_GLOSSARY``, in ``q.expansions``); acronyms the
+    question writes in capitals (GDP, CPI) and words with digits (5G) stay, since reports write them too.
+    """
+    if not q.english or not _ASCII_WORD_RE.fullmatch(token):
+        return False
+    return not re.search(rf"\b{re.escape(token.upper())}\b", q.text)
 
 
 def coverage(weights: dict[str, float], text: str) -> float:

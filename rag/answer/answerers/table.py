@@ -20,8 +20,9 @@ MAX_REGION_ROWS = 40  # every province of the country fits; more regions are not
 
 TABLE_RE = re.compile(r"各区|各县|各市|各省|各地|所有地区|所有区|哪些地区|每个区|每个地区|各个地区|几个区|各年|历年|每年|逐年"
                       r"|each (?:district|region|province|year)|every (?:district|region|province|year)|all (?:districts|regions|provinces)"
-                      r"|by (?:district|region|year)", re.I)
-BY_YEAR_RE = re.compile(r"各年|历年|每年|逐年|(?:each|every|by) year", re.I)
+                      r"|by (?:district|region|year)|\b(?:the|which|all the|different|various) (?:provinces|districts|regions)\b"
+                      r"|\bover the years\b|\byear by year\b", re.I)
+BY_YEAR_RE = re.compile(r"各年|历年|每年|逐年|(?:each|every|by) year|over the years", re.I)
 
 
 def is_table(q: ParsedQuestion) -> bool:
