@@ -148,15 +148,35 @@ def _block(body: str) -> list[Part]:
 
 # ---------------------------------------------------------------- pinyin
 @lru_cache(maxsize=1)
-def _pinyin_words() -> tuple[dict[str, str], frozenset[str], int]:
-    """Pinyin (toneless, no spaces) → the most frequent jieba word with that reading; valid syllables."""
+def _syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable pypinyin knows (ü also written v and u); ~0.3 s, cached."""
+    import unicodedata
+
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    found: set[str] = set()
+    for readings in pinyin_dict.values():
+        for reading in readings.split(","):
+            bare = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+            found.add(bare)
+            if "\u0308" in unicodedata.normalize("NFD", reading):  # ü: lü → lv / lu
+                found.add(bare.replace("u", "v"))
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1)
+def _pinyin_words() -> tuple[dict[str, str], int]:
+    """Pinyin (toneless, no spaces) → the most frequent jieba word with that reading.
+
+    Reading the whole jieba dictionary takes several seconds, so it is built only when a run of text
+    already looks like pinyin (``transliterate``), never for ordinary English questions.
+    """
     import os
 
     import jieba
     from pypinyin import lazy_pinyin
 
     best: dict[str, tuple[str, int]] = {}
-    syllables: set[str] = set()
     path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -167,16 +187,15 @@ def _pinyin_words() -> tuple[dict[str, str], frozenset[str], int]:
             if not re.fullmatch(r"[\u4e00-\u9fff]+", word):
                 continue
             sylls = lazy_pinyin(word)
-            syllables.update(sylls)
             for key in {"".join(sylls), "".join(sylls).replace("v", "u"), "".join(s.replace("v", "ü") for s in sylls)}:
                 if key not in best or best[key][1] < freq:
                     best[key] = (word, freq)
-    return {k: w for k, (w, _) in best.items()}, frozenset(syllables), max(map(len, best))
+    return {k: w for k, (w, _) in best.items()}, max(map(len, best))
 
 
 def is_pinyin_word(word: str, syllables: frozenset[str] | None = None) -> bool:
     """True when ``word`` (lower case) splits into valid pinyin syllables (「cangshan」, 「taijiang」)."""
-    syllables = syllables if syllables is not None else _pinyin_words()[1]
+    syllables = syllables if syllables is not None else _syllables()
     n = len(word)
     ok = [True] + [False] * n
     for i in range(1, n + 1):
@@ -189,9 +208,10 @@ def transliterate(run: str) -> str:
     words = [w.lower().replace("'", "").replace("’", "") for w in re.split(r"[\s-]+", run) if w]
     if not words or (len(words) < 3 and len("".join(words)) < 12):
         return ""
-    table, syllables, longest = _pinyin_words()
+    syllables = _syllables()
     if sum(is_pinyin_word(w, syllables) for w in words) < 0.8 * len(words):
         return ""
+    table, longest = _pinyin_words()
     text = "".join(words)
     n = len(text)
     best: list[tuple[int, str] | None] = [(0, "")] + [None] * n  # (pieces, characters); fewest pieces wins
