@@ -210,7 +210,7 @@ def figure_grounded(fig: Figure, passages: Iterable[str]) -> bool:
     if fig.redacted or fig.value is None:
         return True
     for passage in passages:
-        for variant in (passage, re.sub(r"\s+", "", passage)):
+        for variant in (passage, re.sub(r"[\s\u200b\u200c\u200d\ufeff]+", "", passage)):  # zero-widths too (「74.4⏎\u200b⏎万亿元」)
             for other in figures(variant, include_redacted=False):
                 if other.value == fig.value and units_match(fig.unit, other.unit):
                     return True

@@ -19,6 +19,7 @@ from rag.answer.answerers.sentences import FIGURE_ASK_RE, LINE_BREAK_RE, foreign
 from rag.index.keyword import tokenize
 from rag.lexicon import (
     ASKS_GROWTH_AMOUNT_RE,
+    GROWTH_RE,
     REVIEW_SECTION_RE,
     TARGET_CLAUSE_RE,
     TARGET_SECTION_RE,
@@ -92,7 +93,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
             toks = set(tokenize(clause))
             overlap = len(content & toks) / max(len(content), 1)
             # 「占国内生产总值比例」「单位国内生产总值能耗」 name another quantity: the indicator must stand outside them
-            names = {i.name for i in find_indicators(_other_quantities_masked(q, folded))}
+            names = {i.name for i in find_indicators(_distributed(_other_quantities_masked(q, folded)))}
             ind_hit = any(n == a or n.endswith(a) for n in names for a in q.indicators) if aliases else False
             figs = figures(clause)
             real = [f for f in figs if not f.redacted and f.unit]  # a bare rank (第3) is not an answer figure
@@ -122,6 +123,15 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
     return out
 
 
+_PAIRED_RE = re.compile(r"([\u4e00-\u9fff]{2})(?:和|与|及|、)([\u4e00-\u9fff]{2})([\u4e00-\u9fff]{2,14})")
+
+
+def _distributed(text: str) -> str:
+    """``text`` plus each paired phrase spelled out (「城镇和农村居民人均可支配收入」 → 城镇居民人均可支配收入, 农村…)."""
+    extra = [w for m in _PAIRED_RE.finditer(text) for w in (m.group(1) + m.group(3), m.group(2) + m.group(3))]
+    return text + ("，" + "，".join(extra) if extra else "")
+
+
 def _other_quantities_masked(q: ParsedQuestion, folded: str) -> str:
     """``folded`` without the shares, intensities and per-capita forms of an indicator the question does not ask."""
     asked = fold(q.text)
@@ -149,7 +159,7 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
 
 def _named_indicator_elsewhere(q: ParsedQuestion, clause: Clause) -> bool:
     """The question names a known indicator and the clause states a different one."""
-    names = {i.name for i in find_indicators(fold(clause.text))}
+    names = {i.name for i in find_indicators(_distributed(fold(clause.text)))}
     return bool(names) and not names & set(q.indicators)
 
 
@@ -206,7 +216,7 @@ def answer_figure(q: ParsedQuestion, clause: str) -> Figure | None:
         subject = set(tokenize(folded[prev_end:f.start]))
         score = len(subject & content) + 5.0 * len(subject & focus)
         if growth and f.unit in PERCENT_UNITS:
-            score += 0.5
+            score += 0.5 + (1.0 if GROWTH_RE.search(folded[max(prev_end, f.start - 4):f.start]) else 0.0)  # 「增长6.9%」
         elif not growth and not WANTS_RATE_RE.search(q.text.lower()) and f.unit not in PERCENT_UNITS:
             score += 0.5  # a level asked: the amount, not the growth rate beside it
         if score > best_score:
@@ -296,7 +306,7 @@ def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[i
     redacted = all(c.redacted for c in chosen) or bool(fig is not None and fig.redacted)
     if q.english and fig is not None and not redacted and fig.unit and best.has_figure:
         chunk = passages[best.passage].chunk  # an English answer says the figure in English, then quotes its source
-        parts[0] = (f"{english_source(chunk.region, chunk.year)}, the figure is {fig.text}: "
+        parts[0] = (f"{english_source(chunk.region, chunk.year)}, the figure is {_english_change(best.text, fig)}: "
                     f"「{best.text.rstrip('；;，,')}」[{best.passage + 1}]")
     if not redacted and ASKS_GROWTH_AMOUNT_RE.search(q.text.lower()) and q.intent != "target" and len(chosen) == 1:
         # growth asked, but the statement gives no rate: say what the report does hold
@@ -306,6 +316,15 @@ def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[i
         # a figure asked, a statement without one: say what the report does hold, no answer
         return Extract("报告没有给出具体数值,只有:" + parts[0], tuple(c.passage for c in chosen), False, False)
     return Extract("\n".join(parts), tuple(dict.fromkeys(c.passage for c in chosen)), redacted, True)
+
+
+_DECLINE_RE = re.compile(r"(?:下降|减少|回落|降低|下滑|下调|缩小|负增长)\s*$")
+
+
+def _english_change(clause: str, fig: Figure) -> str:
+    """The figure as an English answer states it: 「下降3.3%」 is a decrease of 3.3%, not 3.3%."""
+    before = fold(clause)[max(0, fig.start - 4):fig.start]
+    return f"a decrease of {fig.text}" if _DECLINE_RE.search(before) else fig.text
 
 
 def _lead(region: str | None, year: int | None, english: bool) -> str:

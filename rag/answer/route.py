@@ -15,13 +15,14 @@ from dataclasses import dataclass, replace
 
 from rag.answer.answerers.base import Evidence, Search
 from rag.answer.answerers.choose import question_form
-from rag.answer.answerers.compute import ComputeAnswerer
+from rag.answer.answerers.compute import SHARE_RE, ComputeAnswerer
 from rag.answer.answerers.open import OpenAnswerer
 from rag.answer.answerers.refuse import evidence_reason, mark_redacted, opinion
 from rag.answer.answerers.semantic import UnitSimilarity
 from rag.answer.answerers.table import TableAnswerer
-from rag.answer.extractive import Extract
+from rag.answer.extractive import Extract, extract_answer
 from rag.search.query import ParsedQuestion
+from rag.textnorm import fold
 from rag.types import ScoredChunk
 
 _RELATIVE_YEAR_RE = re.compile(r"今年|去年|本年度|this year|last year", re.I)
@@ -59,6 +60,27 @@ def relative_year(parsed: ParsedQuestion, years_of: Callable[[str], set[int]]) -
     return replace(parsed, years=(latest,))
 
 
+_STATED_RE = re.compile(r"(?:高于|低于|快于|慢于|多于|少于|超过|超出|比)(?P<other>[^，,。；;\d]{1,12}?)[\d.]+\s*(?:个百分点|倍)")
+_SHARE_STATED_RE = re.compile(r"占[^，,。；;]{0,24}?(?:比重|比例|的比)[^，,。；;]{0,8}?[\d.]+\s*%")
+
+
+def stated_directly(q: ParsedQuestion, passages: list[ScoredChunk]) -> bool:
+    """Whether the lookup clause already states what a computation would give.
+
+    A comparison counts when what it compares with is named in the question (「北京…比全国高多少」 and
+    「高于全国0.4个百分点」; not 「比去年预算低0.4个百分点」 for a question about two other years); a
+    share asked counts when the clause states a share (「占地区生产总值比重达56.2%」).
+    """
+    ext = extract_answer(q, passages, max_clauses=1)
+    if not ext.found or not ext.cited:
+        return False
+    clause = fold(ext.text)
+    if SHARE_RE.search(q.text):
+        return bool(_SHARE_STATED_RE.search(clause))
+    return any(any(m.group("other")[i:i + 2] in q.text for i in range(len(m.group("other")) - 1))
+               for m in _STATED_RE.finditer(clause))
+
+
 def route(q: ParsedQuestion, passages: list[ScoredChunk], search: Search | None,
           regions: Iterable[str], years_of: Callable[[str], set[int]],
           similarity: UnitSimilarity | None = None) -> Routed:
@@ -72,7 +94,14 @@ def route(q: ParsedQuestion, passages: list[ScoredChunk], search: Search | None,
         return Routed("refuse", tuple(passages), reason=opinion(q), refuse=True)
     evidence = Evidence(list(passages), search, similarity)
     if form == "compute":
+        if q.unknown_regions:  # one operand's region is not in the corpus: no computation, say which
+            return Routed("refuse", tuple(passages), reason=f"语料中没有{'、'.join(q.unknown_regions)}的报告,无法计算。",
+                          refuse=True)
+        if stated_directly(q, passages):  # the report states the comparison or share itself: quote it
+            return Routed("lookup", tuple(passages))
         draft = ComputeAnswerer().answer(q, evidence)
+        if not draft.found:  # an operand is missing: a lookup clause would answer another question
+            return Routed("refuse", tuple(evidence.passages), reason=draft.reason, refuse=True)
     elif form == "table":
         regions = list(regions)
         draft = TableAnswerer(regions, {r: years_of(r) for r in regions}).answer(q, evidence)

@@ -8,7 +8,8 @@
    each restricted to the filter, ``settings.candidates`` each.
 3. Fusion. RRF with keyword weight 1.0 and dense 0.6 (keyword-first: on these reports BM25 is the
    stronger signal; dense adds paraphrase and English recall), then small multiplicative boosts for
-   the asked period year, target-vs-actual section, and the asked indicator in the passage.
+   the asked period year, target-vs-actual section, and the asked indicator in the passage. A keyword
+   winner by a clear score margin (``KEYWORD_MARGIN``) is kept first.
 4. Dedupe. Passages saying the same thing (same text once digits and XX redactions are masked)
    collapse to one, preferring the copy with real figures over a redacted one.
 """
@@ -36,6 +37,7 @@ from rag.textnorm import REDACTED_RE, fold, mask_figures
 from rag.types import Chunk, ScoredChunk
 
 KEYWORD_WEIGHT, DENSE_WEIGHT = 1.0, 0.6
+KEYWORD_MARGIN = 1.6  # a BM25 top score this many times the second's is a clear keyword winner
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class Retriever:
             have = "、".join(sorted(self.regions())) or "none"
             return np.zeros_like(mask), (f"语料中没有{'、'.join(q.unknown_regions)}的报告(现有地区:{have})。"), {
                 "unknown_region": list(q.unknown_regions)}
+        before_reports = mask.copy()
         if q.report_years:
             rm = self._rows_of(self.row_year, list(q.report_years))
             if not (mask & rm).any():
@@ -174,6 +177,9 @@ class Retriever:
                     later |= ((self.row_period == y) | (self.row_period == 0)) & (self.row_year == y + 1)
                 if (mask & later).any():
                     ym = later
+            if not (mask & ym).any() and q.report_years and (before_reports & ym).any():
+                # 「2025年报告安排的专项债是2022年的几倍」: the named report and the other year, each in its own rows
+                mask, ym = before_reports, ym | self._rows_of(self.row_year, list(q.report_years))
             if not (mask & ym).any():
                 if q.regions:
                     parts = []
@@ -268,6 +274,13 @@ class Retriever:
             score *= _boost(q, chunk)
             out.append(ScoredChunk(chunk, score, ranks[cid]))
         out.sort(key=lambda s: -s.score)
+        if len(kw) >= 2 and kw[1][1] > 0 and kw[0][1] >= KEYWORD_MARGIN * kw[1][1] and out:
+            # a keyword winner by a clear margin (the one passage holding a rare term: 赤字率, 专项债券) stays first
+            # even when the dense list misses it, which RRF alone would let passages ranked moderately in both outrank
+            top = next((i for i, s in enumerate(out) if s.chunk.chunk_id == kw[0][0]), None)
+            if top:
+                out.insert(0, ScoredChunk(out[top].chunk, out[0].score, out[top].ranks))
+                del out[top + 1]
         return out
 
 
@@ -302,7 +315,8 @@ def _grams(text: str) -> set[str]:
 def _dedupe(passages: list[ScoredChunk], threshold: float = 0.6) -> list[ScoredChunk]:
     """Collapse near-duplicate passages (4-gram Jaccard ≥ threshold once figures are masked).
 
-    The best-ranked copy keeps its place, but an unredacted copy replaces a redacted one.
+    The best-ranked copy keeps its place, but an unredacted copy replaces a redacted one, and a copy that
+    holds the other and goes on (an overlapping chunk past the other's cut) replaces it.
     """
     out: list[ScoredChunk] = []
     grams: list[set[str]] = []
@@ -312,10 +326,20 @@ def _dedupe(passages: list[ScoredChunk], threshold: float = 0.6) -> list[ScoredC
         if dup is None:
             out.append(sc)
             grams.append(g)
-        elif REDACTED_RE.search(out[dup].chunk.text) and not REDACTED_RE.search(sc.chunk.text):
+        elif (REDACTED_RE.search(out[dup].chunk.text) and not REDACTED_RE.search(sc.chunk.text)) \
+                or _extends(g, grams[dup]):
             out[dup] = ScoredChunk(sc.chunk, out[dup].score, sc.ranks)
             grams[dup] = g
     return out
+
+
+def _extends(g: set[str], h: set[str]) -> bool:
+    """Whether a passage (grams ``g``) holds nearly all of another (``h``) and more.
+
+    An overlapping chunk that goes on where the other was cut (「…达到74.4」 | 「…达到74.4万亿元，增长6.7%」)
+    replaces it, so the figure stays whole.
+    """
+    return len(g) > len(h) and len(g & h) >= 0.95 * len(h)
 
 
 def _ms(t0: float) -> float:

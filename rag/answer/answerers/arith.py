@@ -32,6 +32,11 @@ class Quantity:
         """As written: 「5.5%」, 「3300个」."""
         return f"{number(self.value)}{self.unit}"
 
+    @property
+    def operand(self) -> str:
+        """As an operand of a formula: a negative value in brackets (「下降3.3%」 → 「(−3.3%)」)."""
+        return f"(−{number(-self.value)}{self.unit})" if self.value < 0 else self.shown
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -97,7 +102,7 @@ def difference(a: Quantity, b: Quantity) -> Formula:
         unit, dec = "个百分点", max(1, _decimals(x.value, y.value))
     else:
         unit, dec = x.unit, _decimals(x.value, y.value)
-    return Formula(f"{a.shown} − {b.shown} = {number(result, dec)}{unit}", result, unit)
+    return Formula(f"{a.operand} − {b.operand} = {number(result, dec)}{unit}", result, unit)
 
 
 def total(parts: list[Quantity]) -> Formula:
@@ -111,7 +116,7 @@ def total(parts: list[Quantity]) -> Formula:
     conv = [_common(conv[0], p)[1] for p in conv]
     result = float(sum(Decimal(repr(p.value)) for p in conv))
     dec = _decimals(*(p.value for p in conv))
-    return Formula(" + ".join(p.shown for p in parts) + f" = {number(result, dec)}{conv[0].unit}", result, conv[0].unit)
+    return Formula(" + ".join(p.operand for p in parts) + f" = {number(result, dec)}{conv[0].unit}", result, conv[0].unit)
 
 
 def ratio(a: Quantity, b: Quantity) -> Formula:
@@ -123,6 +128,15 @@ def ratio(a: Quantity, b: Quantity) -> Formula:
     return Formula(f"{a.shown} ÷ {b.shown} = {number(result, 2)}倍", result, "倍")
 
 
+def share(part: Quantity, whole: Quantity) -> Formula:
+    """The share part ÷ whole in % (「5853.9亿元 ÷ 67665亿元 = 8.65%」)."""
+    if not compatible(part, whole) or whole.value == 0 or part.unit in PERCENT:
+        raise ValueError(f"cannot take {part.shown} as a share of {whole.shown}")
+    x, y = _common(part, whole)
+    result = x.value / y.value * 100
+    return Formula(f"{part.shown} ÷ {whole.shown} = {number(result, 2)}%", result, "%")
+
+
 def growth(new: Quantity, old: Quantity) -> Formula:
     """(new − old) ÷ old in %."""
     if not compatible(new, old) or old.value == 0 or new.unit in PERCENT:
@@ -132,6 +146,7 @@ def growth(new: Quantity, old: Quantity) -> Formula:
     return Formula(f"({new.shown} − {old.shown}) ÷ {old.shown} = {number(result, 1)}%", result, "%")
 
 
+_NEGATIVE_RE = re.compile(r"\((?:−|-)\s*$")  # 「(−3.3%)」: a negative operand as ``Quantity.operand`` shows it
 _FORMULA_RE = re.compile(r"([^\n=:：]*?[\d.]+[^\n=]*?)\s*=\s*(-?[\d.]+(?:个百分点|%|倍|[^\s\[\]，,。;；]{0,4}))")
 
 
@@ -144,10 +159,13 @@ def verified_results(text: str) -> list[str]:
     out: list[str] = []
     for m in _FORMULA_RE.finditer(fold(text)):
         lhs, shown = m.group(1), m.group(2)
-        qs = [Quantity(f.value, f.unit) for f in figures(lhs) if f.value is not None and not f.redacted]
+        qs = [Quantity(-f.value if _NEGATIVE_RE.search(lhs[:f.start]) else f.value, f.unit)
+              for f in figures(lhs) if f.value is not None and not f.redacted]
         try:
             if lhs.strip().startswith("(") and "÷" in lhs and len(qs) == 3:
                 formula = growth(qs[0], qs[1])
+            elif "÷" in lhs and len(qs) == 2 and shown.endswith("%"):
+                formula = share(qs[0], qs[1])
             elif "÷" in lhs and len(qs) == 2:
                 formula = ratio(qs[0], qs[1])
             elif "+" in lhs and len(qs) >= 2:

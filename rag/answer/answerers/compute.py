@@ -11,7 +11,6 @@ figure is taken from its best cited clause (``rag.answer.extractive``), the arit
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
 
@@ -23,27 +22,27 @@ from rag.answer.answerers.arith import (
     difference,
     growth,
     ratio,
+    share,
     total,
 )
 from rag.answer.answerers.base import Draft, Evidence
+from rag.answer.answerers.operands import COMPUTE_RE, named_years, operands, sides
 from rag.answer.extractive import answer_figure, is_relevant, score_clauses
-from rag.lexicon import find_indicators
-from rag.regions import short_name
-from rag.search.query import ParsedQuestion, find_intent
-from rag.textnorm import figures, fold, iter_sentences
+from rag.lexicon import indicator_by_name
+from rag.regions import NATIONAL
+from rag.search.query import ParsedQuestion
+from rag.textnorm import Figure, figures, fold, iter_sentences
 from rag.types import ScoredChunk
 
-COMPUTE_RE = re.compile(
-    r"比.{0,24}?(?:高|低|多|少|快|慢|增加|减少|提高|下降)(?:了)?(?:多少|几)|相差|差距|差(?:了)?多少|之差|差值|高出|低了?多少"
-    r"|之和|合计|总共|一共|加起来|总和|是.{0,16}?的(?:几|多少)倍|几倍|多少倍|(?:增长|增加|提高|提升|上升)了?百分之(?:几|多少)|增幅是多少"
-    r"|difference|how much (?:higher|lower|more|less|faster|slower)|\bsum\b|combined|how many times|gap"
-    r"|\bexceeds?\b|by how (?:much|many)|how many (?:more|fewer|percentage points)",
-    re.I,
-)
 _SUM_RE = re.compile(r"之和|合计|总共|一共|加起来|总和|\bsum\b|combined|total of", re.I)
 _RATIO_RE = re.compile(r"几倍|多少倍|的(?:几|多少)倍|how many times", re.I)
+SHARE_RE = re.compile(r"占.{0,24}?(?:比重|比例|的比|百分之|多少|几成)|的百分之(?:几|多少)|what share|what percentage of", re.I)
+# a figure stated as a fall (「固定资产投资下降3.3%」) is a negative growth rate when the question asks a growth
+_FALL_RE = re.compile(r"(?:下降|降低|减少|下滑|回落|负增长|萎缩)(?:了)?\s*$")
+_CHANGE_RE = re.compile(r"比[^，,；;。]{0,10}?(?:增加|减少|提高|下降|降低|增长|多|少|高|低)了?$")  # 「比上年增加1000亿元」
+_GROWTH_BEFORE_RE = re.compile(r"增长|增速|增幅|下降|降低|减少|提高|回落|上涨|涨幅|分别")
+_ASKS_FALL_RE = re.compile(r"下降|降低|减少|下滑|回落|降幅|减幅|跌")
 _GROWTH_RE = re.compile(r"(?:增长|增加|提高|提升|上升)了?百分之(?:几|多少)|增幅是多少|增长率是多少|growth rate", re.I)
-_YEAR_RE = re.compile(r"(?:19|20)\d{2}")
 
 
 _MULTI_YEAR_RE = re.compile(r"年均|累计|五年|“十[一二三四五六]五”|十[一二三四五六]五期间")
@@ -51,11 +50,20 @@ _THRESHOLD_RE = re.compile(r"突破|超过|迈上|跨过|跨越|逾|近|约|接�
 RATE_RE = re.compile(r"增速|增幅|增长率|百分点|增长|growth|rate|percent", re.I)
 
 
-def _compatible(options: list[list[tuple[Quantity, str, int]]], wants_rate: bool) -> list[tuple[Quantity, str, int]] | None:
+def _compatible(options: list[list[Candidate]], wants_rate: bool) -> list[Candidate] | None:
     """One candidate per operand, all in compatible units (rates first when a rate is asked)."""
+    # a rate asked: growth rates first (「增长4.3%」 before a level in % such as 「城镇化率78%」); an amount asked
+    # (「多多少」 of two incomes): levels first, the rates after them
+    # and a change (「比上年提高1个百分点」) only after every level: it is itself a difference, not an operand
+    # then a figure whose own part of the sentence names what is asked (「地区生产总值增长3.9%」, not 「用电成本下降
+    # 6.8%」 in a sentence that mentions GDP elsewhere), and an exact value before a bound (「稳定在800亿斤以上」)
+    def order(c: tuple[Quantity, str, int, int]) -> tuple[bool, bool, int, bool]:
+        before = c[1].split(c[0].shown.lstrip("-"))[0]
+        return ((c[0].unit in PERCENT) != wants_rate, c[0].unit in ("个百分点", "百分点") or bool(_CHANGE_RE.search(before)),
+                c[3], wants_rate and not _GROWTH_BEFORE_RE.search(before[-8:]))
+
+    options = [sorted(opts, key=order) for opts in options]
     first = options[0]
-    if wants_rate:
-        first = sorted(first, key=lambda c: c[0].unit not in PERCENT)
     for head in first:
         rest = [next((c for c in opts if c[0].unit == head[0].unit and c[:2] != head[:2]),  # same unit first
                      next((c for c in opts if compatible(head[0], c[0]) and c[:2] != head[:2]), None))
@@ -65,40 +73,68 @@ def _compatible(options: list[list[tuple[Quantity, str, int]]], wants_rate: bool
     return None
 
 
-_COMPARED_RE = re.compile(r"^(?P<a>.+?)比(?P<b>.+?)(?:高|低|多|少|快|慢|增加|减少|提高|下降)了?(?:多少|几|出)")
-_SUMMED_RE = re.compile(r"^(?P<a>.+?)(?:和|与|及|以及|加上)(?P<b>.+?)(?:一共|总共|合计|加起来|之和|总和)")
-_TIME_ONLY_RE = re.compile(r"^(?:上年|去年|上一年|前一年|同期|上年同期|年初|以前|之前)$")
-_YEAR_MENTION_RE = re.compile(r"(?:19|20)\d{2}\s*年")
+_RESPECTIVE_RE = re.compile(r"([^，,。；;：:]*?)分别")
 
 
-def sides(q: ParsedQuestion) -> tuple[str, str] | None:
-    """The two things one region and year compares or adds (「山东省2025年A增速比B增速快多少」 → A, B).
+def _respective(asked: str, clause: str, figs: list[Figure]) -> tuple[int, int] | None:
+    """The span of the figure that belongs to ``asked`` in a 「A和B…分别x、y」 clause (None: not such a clause).
 
-    Each side becomes its own sub-question (with the shared region/year prefix), so each figure is
-    the one its own words precede in the passage, not the first figure of the sentence.
+    The items before 「分别」 pair with the figures after it in order; the one item whose first two
+    characters the operand's words contain picks its figure.
     """
-    m = _COMPARED_RE.search(q.text) or _SUMMED_RE.search(q.text)
+    m = _RESPECTIVE_RE.search(clause)
     if m is None:
         return None
-    a, b = m.group("a"), m.group("b").strip("的")
-    end = max((y.end() for y in _YEAR_MENTION_RE.finditer(a)), default=0)
-    for r in q.regions:
-        for name in (r, short_name(r)):
-            at = a.find(name)
-            if at >= 0:
-                end = max(end, at + len(name))
-    own = a[end:].strip("的")
-    if len(re.findall(r"[\u4e00-\u9fff]", own)) < 2 or len(re.findall(r"[\u4e00-\u9fff]", b)) < 2 \
-            or _TIME_ONLY_RE.match(b) or _YEAR_MENTION_RE.search(b):
+    items = [x for x in re.split(r"[和与及、]", m.group(1)) if len(x) >= 2]
+    after = [f for f in figs if f.start >= m.end()]
+    if len(items) < 2 or len(after) < len(items):
         return None
-    return a, a[:end] + b
+    hits = [k for k, item in enumerate(items) if item[:2] in asked]
+    return (after[hits[0]].start, after[hits[0]].end) if len(hits) == 1 else None
+
+
+_PART_RE = re.compile(r"[^，,；;。]+")
+
+
+def _part(clause: str, f: Figure) -> str:
+    """The part of a long sentence that states ``f`` (between commas; with the part before when it is short)."""
+    parts = [(m.start(), m.end()) for m in _PART_RE.finditer(clause)]
+    k = next((i for i, (s, e) in enumerate(parts) if s <= f.start < e), None)
+    if k is None:
+        return clause.strip().rstrip("；;，,。")
+    s, e = parts[k]
+    if k and len(re.findall(r"[\u4e00-\u9fff]", clause[s:f.start])) < 4:  # 「…、增长5.5%」: the subject is before
+        s = parts[k - 1][0]
+    return clause[s:e].strip()
+
+
+Candidate = tuple[Quantity, str, int, int]  # figure, its part of the sentence, passage index, misfit (0 best)
+_VERB_RE = re.compile(r"增长|增速|增幅|达到|实现|完成|安排|拟按|提高到|提高|下降|降低|减少|增加|同比|全年|今年|上年|年均|分别|约|为|是|按|达")
+_BOUND_AFTER_RE = re.compile(r"^\s*(?:以上|以内|以下|左右)")
+_BOUND_BEFORE_RE = re.compile(r"(?:稳定在|保持在|控制在|不低于|不超过)\s*$")
+
+
+def _misfit(sub: ParsedQuestion, part: str, figure: str, before: str, after: str) -> int:
+    """How badly a figure fits its operand (0 best).
+
+    100: its part of the sentence does not name the indicator asked; 10: a bound (「稳定在800亿斤以上」)
+    when a result, not a target, is asked; plus one per word pair of its subject the question does not
+    have (「其中，中央财政赤字1.55万亿元」 for 「财政赤字」: a part of the total, not the total).
+    """
+    names = [a for n in sub.indicators if (ind := indicator_by_name(n)) for a in (n, *ind.aliases) if len(a) >= 2]
+    if names and not any(a in fold(part) for a in names):
+        return 100
+    bound = _BOUND_AFTER_RE.match(after) or _BOUND_BEFORE_RE.search(before)
+    subject = _VERB_RE.sub("", "".join(re.findall(r"[\u4e00-\u9fff]+", part.split(figure)[0])))
+    extra = {subject[i:i + 2] for i in range(len(subject) - 1)} - {sub.text[i:i + 2] for i in range(len(sub.text) - 1)}
+    return (10 if bound and sub.intent != "target" else 0) + min(len(extra), 9)
 
 
 def is_compute(q: ParsedQuestion) -> bool:
     """A question asking for arithmetic over two or more figures."""
     if not COMPUTE_RE.search(q.text):
         return False
-    return (len(q.years) >= 2 or len(q.regions) >= 2 or len(q.indicators) >= 2 or bool(_SUM_RE.search(q.text))
+    return (len(named_years(q)) >= 2 or len(q.regions) >= 2 or len(q.indicators) >= 2
             or sides(q) is not None or len(_levels_asked(q)) == 2)
 
 
@@ -108,38 +144,6 @@ def _levels_asked(q: ParsedQuestion) -> list[Quantity]:
         return []
     qs = [Quantity(f.value, f.unit) for f in figures(q.text) if f.value is not None and f.unit and not f.redacted]
     return qs if len(qs) == 2 and compatible(qs[0], qs[1]) and qs[0].unit not in PERCENT else []
-
-
-def operands(q: ParsedQuestion) -> list[tuple[str, ParsedQuestion]]:
-    """(label, sub-question) per operand: by year (with each year's own intent), region or indicator."""
-    if len(q.years) >= 2:
-        spans = [(m.start(), int(m.group())) for m in _YEAR_RE.finditer(q.text) if int(m.group()) in q.years]
-        out = []
-        for k, (pos, year) in enumerate(spans):
-            end = spans[k + 1][0] if k + 1 < len(spans) else len(q.text)
-            segment = q.text[pos:end]
-            # the comparison itself (「低多少」「高出」) says nothing about target vs actual
-            intent = find_intent(COMPUTE_RE.sub("", segment)) if COMPUTE_RE.search(segment) else find_intent(segment)
-            label = f"{year}年" + {"target": "目标", "actual": "实际"}.get(intent, "")
-            sub = replace(q, years=(year,), intent=intent)
-            if len(q.regions) == len(spans):  # 「仓山区2023年…比台江区2021年…」: region and year pair up
-                sub = replace(sub, regions=(q.regions[k],))
-                label = q.regions[k] + label
-            out.append((label, sub))
-        return out
-    if len(q.regions) >= 2:
-        return [(r, replace(q, regions=(r,))) for r in q.regions]
-    two = sides(q) if len(q.regions) <= 1 else None
-    if two is not None:
-        out = []
-        for text in two:
-            inds = tuple(i.name for i in find_indicators(text))
-            label = text[len(os.path.commonprefix(two)):] if two[0] != two[1] else ""
-            out.append((label.strip("的"), replace(q, text=text, indicators=inds, expansions=inds)))
-        return out
-    if len(q.indicators) >= 2:
-        return [(i, replace(q, indicators=(i,), expansions=(i,))) for i in q.indicators]
-    return [("", q)]
 
 
 def _in_scope(sc: ScoredChunk, q: ParsedQuestion) -> bool:
@@ -159,15 +163,15 @@ class ComputeAnswerer:
 
     kind = "compute"
 
-    def candidates(self, sub: ParsedQuestion, evidence: Evidence) -> list[tuple[Quantity, str, int]]:
-        """Figures that may answer one operand, best first: (figure, its clause, passage index).
+    def candidates(self, sub: ParsedQuestion, evidence: Evidence) -> list[Candidate]:
+        """Figures that may answer one operand, best first: (figure, its part of the clause, passage index, misfit).
 
         From the best few relevant clauses, the figure ``answer_figure`` picks first, then the
         clause's other figures (so the pair chosen can be of compatible units).
         """
         idx = [i for i in dict.fromkeys([*range(len(evidence.passages)), *evidence.more(sub)])
                if _in_scope(evidence.passages[i], sub)]
-        out: list[tuple[Quantity, str, int]] = []
+        out: list[Candidate] = []
         scoped = [evidence.passages[i] for i in idx]
         one_year = len(sub.years) == 1 and not _MULTI_YEAR_RE.search(sub.text)
         clauses = [c for c in score_clauses(sub, scoped)[:8] if is_relevant(sub, c)
@@ -178,10 +182,31 @@ class ComputeAnswerer:
             folded = fold(clause.text)
             # the figure answer_figure picks first; thresholds (突破/迈上6万亿元台阶) after exact values
             at = (best.start, best.end) if best is not None else None  # figures() builds new objects: compare spans
-            figs.sort(key=lambda f: ((f.start, f.end) != at, bool(_THRESHOLD_RE.search(folded[max(0, f.start - 4):f.start]))))
-            text = clause.text.strip().rstrip("；;，,。")
-            out.extend((Quantity(f.value, f.unit), text, idx[clause.passage]) for f in figs if f.value is not None)
+            own = _respective(sub.text, folded, figs)  # 「城镇和农村…分别增长4.3%、5.5%」: the operand's own place
+            figs.sort(key=lambda f: (own is not None and (f.start, f.end) != own, (f.start, f.end) != at,
+                                     bool(_THRESHOLD_RE.search(folded[max(0, f.start - 4):f.start]))))
+            signed = not _ASKS_FALL_RE.search(sub.text)
+            for f in figs:
+                part, before, value = _part(clause.text, f), folded[max(0, f.start - 6):f.start], f.value or 0.0
+                if signed and f.unit == "%" and _FALL_RE.search(before):
+                    value = -value
+                out.append((Quantity(value, f.unit), part, idx[clause.passage],
+                            _misfit(sub, part, f.text, before, folded[f.end:f.end + 3])))
         return out
+
+    def _found(self, sub: ParsedQuestion, evidence: Evidence) -> tuple[list[Candidate], str]:
+        """An operand's candidates and the intent they were found under.
+
+        No region named: the national reports first (「2025年的赤字率」 is the country's), then any region;
+        「Y年实际」 not stated in the next report: any report of that year.
+        """
+        scopes = [sub] if sub.regions or sub.unknown_regions else [replace(sub, regions=(NATIONAL,)), sub]
+        for scope in scopes:
+            for one in (scope, replace(scope, intent="any")) if scope.intent != "any" else (scope,):
+                cands = self.candidates(one, evidence)
+                if cands:
+                    return cands, one.intent
+        return [], sub.intent
 
     def answer(self, q: ParsedQuestion, evidence: Evidence) -> Draft:
         """Operand figures (cited), then the formula (cited with all of them)."""
@@ -189,11 +214,11 @@ class ComputeAnswerer:
         if levels:
             return self._from_levels(q, levels, evidence)
         labels: list[str] = []
-        options: list[list[tuple[Quantity, str, int]]] = []
+        options: list[list[Candidate]] = []
         for label, sub in operands(q):
-            cands = self.candidates(sub, evidence)
-            if not cands and sub.intent != "any":  # 「Y年实际」 not stated in the next report: any report of that year
-                cands = self.candidates(replace(sub, intent="any"), evidence)
+            cands, intent = self._found(sub, evidence)
+            if intent != sub.intent:
+                label = label.replace("实际", "").replace("目标", "")
             if not cands:
                 what = label or "所问的数值"
                 return Draft(self.kind, "", found=False, reason=f"报告段落中找不到{what}的数值,无法计算。")
@@ -208,7 +233,7 @@ class ComputeAnswerer:
             return Draft(self.kind, "", found=False, reason=f"两个数值无法直接计算({exc})。")
         cited = tuple(dict.fromkeys(c[2] for c in chosen))
         marks = "".join(f"[{i + 1}]" for i in cited)
-        lines = [f"{label + ':' if label else ''}{clause}[{i + 1}]" for label, (_, clause, i) in zip(labels, chosen, strict=True)]
+        lines = [f"{label + ':' if label else ''}{clause}[{i + 1}]" for label, (_, clause, i, _) in zip(labels, chosen, strict=True)]
         lines.append(f"{formula.text}{marks}")
         if q.english:  # the figures and quotes stay as written; what was done is said in English
             lines.insert(0, "The answer is computed from the figures the reports state (cited below):")
@@ -236,6 +261,8 @@ def formula_for(q: ParsedQuestion, values: list[Quantity]) -> Formula:
     a, b = values[0], values[1]
     if _RATIO_RE.search(q.text):
         return ratio(a, b)
+    if SHARE_RE.search(q.text) and a.unit not in PERCENT:
+        return share(a, b)
     if _GROWTH_RE.search(q.text) and a.unit not in ("%", "个百分点"):
         later, earlier = (a, b) if (q.years and q.years[0] >= q.years[-1]) else (b, a)
         return growth(later, earlier)

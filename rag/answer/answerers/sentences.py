@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from rag.index.keyword import tokenize
+from rag.lexicon import english_terms
 from rag.regions import short_name
 from rag.search.query import ParsedQuestion
 from rag.textnorm import iter_sentences
@@ -28,7 +29,8 @@ QUESTION_WORDS = frozenset({
 # the question asks for a figure (a number, a rate, a target), not a list or an explanation
 FIGURE_ASK_RE = re.compile(
     r"多少|几[个家项所人万亿倍成条座处批]|百分之几|增速|增幅|增长率|比重|占比|目标是|\d+(?:\.\d+)?\s*%"
-    r"|how (?:much|many|fast)|what (?:was|is|were|are)\b.{0,60}?(?:rate|ratio|target|growth|number|amount|total|value|gdp)"
+    r"|how (?:much|many|fast)|what (?:was|is|were|are)\b.{0,60}?(?:rate|ratio|target|growth|number|amount|total|value|gdp"
+    r"|allowance|standard|wage|budget|deficit|spending|expenditure|revenue|output|production|price|population|scale)"
     r"|\bwhat\s+(?:[\w-]+\s+){0,4}?[\w-]*(?:rate|ratio|target|growth|gdp|output|revenue|income|amount|total)s?\s+"
     r"(?:did|does|do|is|was|were|are|will|has|have)\b|percent",
     re.I,
@@ -70,7 +72,8 @@ def sentences(text: str) -> list[tuple[int, int]]:
             ps, pe = out[-1]
             prev = text[ps:pe].strip(" \t\r\n" + _INVISIBLE)
             if ("\n" in text[pe - 1:s + 1] or text[pe - 1] == "\n") and _OPEN_END_RE.search(prev) \
-                    and re.search(r"[，,]", prev) and not _HEADING_START_RE.match(prev) \
+                    and (re.search(r"[，,]", prev) or _CUT_FIGURE_RE.search(prev + "|" + piece[:2])) \
+                    and not _HEADING_START_RE.match(prev) \
                     and not _HEADING_START_RE.match(piece):  # numbered titles stay titles
                 out[-1] = (ps, e)
                 continue
@@ -78,11 +81,20 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_CUT_FIGURE_RE = re.compile(r"\d\|(?:[万亿千百%％]|元|个|人|吨|斤)")  # 「达到74.4⏎万亿元」: a figure cut from its unit
 _HEADING_START_RE = re.compile(r"[一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|——|第[一二三四五六七八九十]")
 
 
 def content_weights(q: ParsedQuestion) -> dict[str, float]:
-    """The question's content tokens, weighted by length (capped at 4 characters)."""
+    """The question's content tokens, weighted by length (capped at 4 characters).
+
+    An English question's content is its glossary terms and indicators as whole words (「数字经济」, not
+    数字 + 经济: a part as common as 经济 would match every sentence) and the acronyms it writes (GDP, 5G).
+    """
+    if q.english:
+        terms = [*q.indicators, *english_terms(q.text)]
+        acronyms = [t for t in tokenize(q.text) if not foreign_word(q, t) and not t.isdigit() and t not in QUESTION_WORDS]
+        return {t: float(min(len(t), 4)) for t in dict.fromkeys([*terms, *acronyms])}
     drop = set(QUESTION_WORDS)
     for r in q.regions:
         drop |= set(tokenize(r)) | set(tokenize(short_name(r)))
@@ -112,7 +124,7 @@ def coverage(weights: dict[str, float], text: str) -> float:
     if not total:
         return 0.0
     toks = set(tokenize(text))
-    return sum(w for t, w in weights.items() if t in toks) / total
+    return sum(w for t, w in weights.items() if t in toks or (len(t) >= 3 and t in text)) / total
 
 
 def is_heading(text: str) -> bool:

@@ -1,0 +1,104 @@
+"""Failure classes found by the blind compute set (evals/reader_calc_questions.jsonl), each fixed at its mechanism.
+
+Operands: each year side in its own words, a report year beside a plain year, a fall as a negative
+rate, shares, 「分别」 pairs, levels before changes; refusals when an operand or a region is missing;
+figures cut from their unit by a line break or a chunk boundary. Real seed passages with the real
+embedder where an answer is built; pure logic otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.answer.answerers.arith import Quantity, difference, share, verified_results
+from rag.answer.answerers.compute import _respective, is_compute
+from rag.answer.answerers.operands import operands
+from rag.answer.answerers.sentences import sentences
+from rag.search.query import parse_question
+from rag.search.retrieve import _extends, _grams
+from rag.textnorm import figures, ungrounded_figures
+
+KNOWN = ["仓山区", "台江区", "解放区", "山东省", "浙江省", "福建省", "国务院"]
+
+
+def test_a_fall_is_a_negative_operand_and_its_formula_verifies() -> None:
+    f = difference(Quantity(4.4, "%"), Quantity(-3.3, "%"))
+    assert f.text == "4.4% − (−3.3%) = 7.7个百分点"
+    assert verified_results(f.text + "[1]") == ["7.7个百分点"]
+    assert verified_results("4.4% − 3.3% = 7.7个百分点") == []  # the sign is part of what is checked
+
+
+def test_a_share_is_a_percentage_of_the_whole() -> None:
+    f = share(Quantity(5853.9, "亿元"), Quantity(6.7665, "万亿元"))
+    assert f.text.endswith("= 8.65%") and verified_results(f.text) == ["8.65%"]
+    q = parse_question("仓山区2023年社会消费品零售总额占地区生产总值的比例是多少?", KNOWN)
+    assert is_compute(q)
+    assert [label for label, _ in operands(q)] == ["社会消费品零售总额", "地区生产总值"]
+
+
+@pytest.mark.parametrize(("text", "compute"), [
+    ("山东省2025年进出口比消费多涨了几个点", True),  # colloquial: 多涨了几
+    ("2025年地方政府专项债券比2024年多安排多少?", True),  # a verb between the comparison and 多少
+    ("仓山23年GDP总共多少钱", False),  # one thing 「总共」: a lookup, not a sum
+    ("仓山区2024年GDP目标比上年高多少?", False),  # the report states the change itself
+])
+def test_what_is_a_computation(text: str, compute: bool) -> None:
+    assert is_compute(parse_question(text, KNOWN)) is compute
+
+
+def test_each_year_side_is_asked_in_its_own_words() -> None:
+    subs = operands(parse_question("2025年的赤字率比2018年高多少个百分点?", KNOWN))
+    assert [(s.years, s.text) for _, s in subs] == [((2025,), "2025年的赤字率"), ((2018,), "2018年赤字率")]
+    subs = operands(parse_question("仓山区2024年城镇失业人员再就业目标比2023年实际少多少人?", KNOWN))
+    assert subs[1][1].text == "仓山区2023年实际城镇失业人员再就业" and subs[1][1].intent == "actual"
+
+
+def test_a_report_year_beside_a_plain_year_gives_two_operands() -> None:
+    q = parse_question("2025年政府工作报告安排的地方政府专项债券是2022年的多少倍?", KNOWN)
+    assert is_compute(q)
+    (_, first), (_, second) = operands(q)
+    assert first.report_years == (2025,) and first.years == (2025,)
+    assert second.report_years == () and second.years == (2022,)
+
+
+def test_respective_figures_pair_with_their_items() -> None:
+    clause = "城镇和农村居民人均可支配收入分别增长4.3%、5.5%"
+    figs = figures(clause)
+    assert _respective("浙江省2025年农村居民人均可支配收入增速", clause, figs) == (figs[1].start, figs[1].end)
+    assert _respective("浙江省2025年城镇居民人均可支配收入增速", clause, figs) == (figs[0].start, figs[0].end)
+    assert _respective("浙江省2025年居民消费价格", clause, figs) is None
+
+
+def test_a_figure_cut_from_its_unit_by_a_line_break_is_one_sentence_and_grounded() -> None:
+    text = "国内生产总值达到74.4\n\u200b\n万亿元，增长6.7%。"
+    assert len(sentences(text)) == 1
+    assert ungrounded_figures("国内生产总值达到74.4万亿元", [text]) == []
+
+
+def test_an_overlapping_chunk_that_goes_on_replaces_the_cut_one() -> None:
+    cut = "经济运行缓中趋稳、稳中向好。国内生产总值达到74.4\n\u200b"
+    whole = cut + "\n万亿元，增长6.7%，名列世界前茅。"
+    assert _extends(_grams(whole), _grams(cut)) and not _extends(_grams(cut), _grams(whole))
+
+
+@pytest.mark.parametrize(("question", "result"), [
+    ("仓山区2023年一般公共预算总收入比地方一般公共预算收入多多少?", r"41\.2亿元 − 26\.2亿元 = 15\.0亿元"),  # levels, not rates
+    ("仓山区2023年社会消费品零售总额占地区生产总值的比例是多少?", r"575\.2亿元 ÷ 1065亿元 = 54\.01%"),
+    ("仓山区2024年城镇失业人员再就业目标比2023年实际少多少人?", r"4500人 − 6411人|6411人 − 4500人"),
+])
+def test_compute_answers_on_seed_passages(seed_pipeline, question: str, result: str) -> None:  # type: ignore[no-untyped-def]
+    ans = seed_pipeline.ask(question)
+    assert not ans.refused and re.search(result, ans.answer), ans.answer
+    assert re.search(r"\[\d+\]", ans.answer.splitlines()[-1])  # the formula line is cited
+
+
+@pytest.mark.parametrize("question", [
+    "仓山区2024年GDP增长目标比鼓楼区高多少?",  # a region the corpus lacks
+    "台江区2022年GDP增长目标比2023年实际增速高多少?",  # no report reviews Taijiang's 2023
+    "仓山区2027年GDP增长目标比2024年高多少?",  # a year no report holds
+])
+def test_a_missing_operand_refuses_instead_of_answering_one_side(seed_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
+    ans = seed_pipeline.ask(question)
+    assert ans.refused, ans.answer
