@@ -169,12 +169,15 @@ def _ask(answer: Answerer, query: str, docs: Sequence[str]) -> tuple[str, bool, 
 
 
 def plan(data: Path, tasks: Sequence[str], noise_rates: Sequence[float], limit: int | None,
-         seed: int) -> list[dict[str, Any]]:
-    """Every (task, item) to run, passages built and seeded; RGB text stays in memory only."""
+         seed: int, skip: int = 0) -> list[dict[str, Any]]:
+    """Every (task, item) to run, passages built and seeded; RGB text stays in memory only.
+
+    ``skip`` leaves out the first items of each file (calibration runs on items outside the reported ones).
+    """
     jobs: list[dict[str, Any]] = []
 
     def items(name: str) -> list[dict[str, Any]]:
-        rows = load_items(data / name)
+        rows = load_items(data / name)[skip:]
         return rows[:limit] if limit else rows
 
     if "noise" in tasks or "negative" in tasks:
@@ -298,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="comma list of noise,negative,counterfactual,integration")
     ap.add_argument("--noise", default="0,0.4,0.8", help="noise ratios for the noise task")
     ap.add_argument("--limit", type=int, help="only the first N items of each file")
+    ap.add_argument("--skip", type=int, default=0,
+                    help="leave out the first N items (e.g. --skip 100: calibrate outside the reported items)")
     ap.add_argument("--seed", type=int, default=2333)
     ap.add_argument("--generator", choices=["auto", "local", "openai", "extractive"])
     ap.add_argument("--index", type=Path, help="index directory (only if the pipeline needs one)")
@@ -311,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unknown tasks {sorted(unknown)}" if unknown else f"error: no RGB data at {args.data}",
               file=sys.stderr)
         return 2
-    jobs = plan(args.data, tasks, [float(x) for x in args.noise.split(",") if x.strip()], args.limit, args.seed)
+    jobs = plan(args.data, tasks, [float(x) for x in args.noise.split(",") if x.strip()], args.limit, args.seed,
+                args.skip)
 
     from rag.config import get_settings
     from rag.errors import RagError
@@ -337,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics = summarize(rows)
         result = {
             "meta": {"started_at": started, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                     "git_sha": sha, "git_dirty": dirty, "tasks": tasks, "noise": args.noise, "limit": args.limit,
+                     "git_sha": sha, "git_dirty": dirty, "tasks": tasks, "noise": args.noise, "limit": args.limit, "skip": args.skip,
                      "seed": args.seed, "passage_num": PASSAGE_NUM, "data": str(args.data), "done": done,
                      "interrupted": interrupted, "n_planned": len(jobs), "n_done": len(rows), "pipeline": describe},
             "metrics": metrics,
