@@ -267,7 +267,7 @@ def format_comparison(metrics: dict[str, dict[str, Any]]) -> str:
 
 
 def run(jobs: Sequence[dict[str, Any]], answer: Answerer, *, keep_text: bool = False,
-        progress: bool = True, on_row: Callable[[list[dict[str, Any]]], None] | None = None,
+        progress: bool = True, on_row: Callable[[list[dict[str, Any]]], object] | None = None,
         ) -> tuple[list[dict[str, Any]], bool]:
     """Answer every job; returns (rows, interrupted). Ctrl-C keeps the finished rows.
 
