@@ -66,6 +66,11 @@ _EN_SHARE_OF_RE = re.compile(r"\b[a-z]+[- ]to[- ](?:gdp|gross domestic product)\
                              r"\bgdp per (?:capita|person|head)\b|\bper unit of (?:gdp|gross domestic product)\b")
 
 
+# English indicator names that need their context: 「the economy」 is GDP, 「the digital economy」 is a topic
+_EN_PHRASE_RE = {"economy": r"\b(?:the|its|their|whole|overall|national|provincial|regional|local|[a-z]+['’]s)\s+economy\b"
+                            r"|\beconomy\s+(?:grow|expand)"}
+
+
 def find_indicators(text: str) -> list[Indicator]:
     """Indicators named in ``text`` (Chinese or English), most specific first, without overlaps."""
     # 「deficit-to-GDP ratio」 names the deficit, not GDP (blanked, same length: spans stay valid)
@@ -82,7 +87,7 @@ def find_indicators(text: str) -> list[Indicator]:
                 if ind not in found:
                     found.append(ind)
         for phrase in ind.english:
-            if re.search(rf"\b{re.escape(phrase)}\b", lower) and ind not in found:
+            if re.search(_EN_PHRASE_RE.get(phrase, rf"\b{re.escape(phrase)}\b"), lower) and ind not in found:
                 found.append(ind)
     return found
 
@@ -269,6 +274,23 @@ EN_GLOSSARY: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"veterans?", ("退役军人",)),
         (r"disabled|disabilit(?:y|ies)", ("残疾人",)),
         (r"volunteers?|community|communities", ("社区",)),
+        (r"greater bay area|bay area", ("大湾区", "湾区")),
+        (r"ancient city|old city|historic(?:al)? (?:city|districts?|areas?|blocks?)|heritage|historic buildings?",
+         ("古城", "历史文化", "保护")),
+        (r"free trade (?:zone|port)s?|pilot free trade", ("自贸区", "自由贸易")),
+        (r"belt and road", ("一带一路",)),
+        (r"foreign (?:investment|capital)|fdi", ("外资",)),
+        (r"ports?|shipping|airports?", ("港口", "航运", "机场")),
+        (r"railways?|high-speed rail|metro|subway", ("铁路", "高铁", "地铁")),
+        (r"water conservancy|irrigation|flood control", ("水利", "防汛")),
+        (r"food security|grain security", ("粮食安全",)),
+        (r"marine|ocean", ("海洋",)),
+        (r"manufacturers?|factories", ("制造业", "工厂")),
+        (r"semiconductors?|chips?|integrated circuits?", ("集成电路", "芯片")),
+        (r"biomedicine|biopharmaceutical|pharmaceutical", ("生物医药",)),
+        (r"startups?|entrepreneurship", ("创业",)),
+        (r"income growth|wages?|salar(?:y|ies)", ("收入", "工资")),
+        (r"prices?|inflation", ("价格",)),
         (r"unemployed|re-?employment", ("失业", "再就业")),
     ))
 

@@ -250,7 +250,8 @@ def find_regions(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]
 
 
 _REPORT_SETS_RE = re.compile(r"(?:政府)?工作报告[^,，。?？]{0,4}?(?:提出|设定|确定|部署|安排|要求|的)"
-                             r"|\breports?\s+(?:set|sets|propose[sd]?|lay|lays|laid|announce[sd]?)\b", re.I)
+                             r"|\breports?\s+(?:set|sets|propose[sd]?|lay|lays|laid|announce[sd]?)\b"
+                             r"|\b(?:in|of|from|by) the (?:(?:19|20)\d{2} )?(?:government )?work report\b", re.I)
 # colloquial ways of asking what a report plans: 「定了多少」「定的多少」「想涨多少」「准备招多少」
 _COLLOQUIAL_TARGET_RE = re.compile(r"定(?:了|的|为|成)|想(?!法)|准备")
 # a two-digit year as people say it (「25年」「19年的报告」), not a duration (连续11年, 过去5年, 近10年来)

@@ -64,6 +64,7 @@ class TableAnswerer:
             i = evidence.add(found[ext.cited[0]])
             row = re.sub(r"\[\d+\]", "", ext.text.split("\n")[0])
             row = re.sub(r"^[^:]{1,30}?·\d{4}年报告:", "", row)
+            row = re.sub(r"^According to the \d{4} report of [^,]{1,60}?, ", "", row)  # the label names the region
             lines.append(f"- {label}:{row}[{i + 1}]")
             cited.append(i)
         if not lines:
