@@ -15,7 +15,6 @@ model found unusable is recorded in ``GeneratorState``.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -48,15 +47,15 @@ from rag.answer.guard import (
     leaks_prompt,
     screen_question,
 )
+from rag.answer.relevance import screen
 from rag.answer.route import relative_year, route
 from rag.answer.shape import Shapes, load_shapes, runaway, tidy
 from rag.answer.state import GeneratorState, new_gate
 from rag.config import Settings
 from rag.errors import ModelUnavailableError, RagError
-from rag.ingest.chunking import chunk_id
 from rag.search.query import ParsedQuestion, parse_question, rewrite_followup, simplified
 from rag.search.retrieve import Retrieval, Retriever
-from rag.types import Answer, Chunk, Filters, ScoredChunk
+from rag.types import Answer, Filters, ScoredChunk
 
 CONTEXT_PASSAGES = 3
 OPEN_CONTEXT, OPEN_SNIPPET, OPEN_RETRIEVE = 4, 220, 10  # open questions: more passages, longer snippets, several points
@@ -180,6 +179,9 @@ class Pipeline:
         else:
             extract = extract_answer(parsed, passages) if passages else Extract("", (), False, False)
             retrieval, extract = with_facts(parsed, retrieval, extract, self.settings, self.retriever.by_id)
+        # no passage answers (rag/answer/relevance.py): refuse with the reason, whatever the generator
+        retrieval, extract = screen(parsed, retrieval, extract, routed.kind if routed is not None else "lookup")
+        passages = passages if retrieval.passages else []
         prep = Prepared(question, standalone, parsed, retrieval, extract, started=t0, guard_notice=screened.notice,
                         reason=routed.reason if routed is not None else "")
         prep.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
@@ -355,43 +357,15 @@ class Pipeline:
         return self.run(question, turns)
 
     def answer_from_passages(self, question: str, passages: Sequence[str]) -> Answer:
-        """Answer from given passages (no retrieval), e.g. for the RGB benchmark."""
-        chunks = [ScoredChunk(_adhoc_chunk(i, text), 1.0 / (i + 1)) for i, text in enumerate(passages)]
-        parsed = parse_question(question, ())
-        parsed = ParsedQuestion(**{**parsed.__dict__, "regions": (), "unknown_regions": (), "years": ()})
-        extract = extract_answer(parsed, chunks) if chunks else Extract("", (), False, False)
-        retrieval = Retrieval(tuple(chunks), {}, "" if chunks else "没有提供资料。")
-        prep = Prepared(question, question, parsed, retrieval, extract)
-        if chunks and self.state.generator is not None:
-            ctx = chunks[: max(CONTEXT_PASSAGES, len(chunks))]
-            prep.context = len(ctx)
-            prep.messages = self.shapes.messages(render_messages(
-                self.prompts, question, [snippet(parsed, p, 260) for p in ctx], ["资料" for _ in ctx]), "lookup",
-                parsed.english)
-            # with given passages, the model judges relevance itself: let it try even without an extract
-            try:
-                text = "".join(self.stream(prep))
-            except RagError as exc:
-                return self.finalize(prep, None, f"生成模型不可用:{exc.message}")
-            checked = check_generated(tidy(text, prep.cut), ctx)
-            if checked.refused:
-                return self._answer(prep, checked.text, True, (), self.generator_name, [], "资料中没有答案")
-            if not checked.ungrounded:
-                cits = tuple(to_citation(n, ctx[n - 1]) for n in checked.cited)
-                return self._answer(prep, checked.text, False, cits, self.generator_name, [])
-            return self.finalize(prep, text)
-        return self.finalize(prep)
+        """Answer from given passages (no retrieval), e.g. for the RGB benchmark (``rag.answer.given``)."""
+        from rag.answer.given import answer_given
+
+        return answer_given(self, question, passages)
 
 
 def replace_messages(prep: Prepared) -> Prepared:
     """A copy of ``prep`` without the prompt: finalising it gives the extractive (draft) answer."""
     return replace(prep, messages=[], timings_ms=dict(prep.timings_ms))
-
-
-def _adhoc_chunk(i: int, text: str) -> Chunk:
-    text = re.sub(r"\s+", " ", text).strip()
-    return Chunk(chunk_id(f"given-{i}", 0, len(text)), f"given-{i}", f"passage-{i + 1}", f"资料{i + 1}", text, 0,
-                 len(text), "", "", None, None, None, "资料")
 
 
 def refusal_text(prep: Prepared, reason: str) -> str:
