@@ -15,7 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.answerers.sentences import FIGURE_ASK_RE, LINE_BREAK_RE, foreign_word, sentences
+from rag.answer.answerers.sentences import (
+    FIGURE_ASK_RE,
+    LINE_BREAK_RE,
+    MULTI_YEAR_RE,
+    foreign_word,
+    sentences,
+)
 from rag.index.keyword import tokenize
 from rag.lexicon import (
     ASKS_GROWTH_AMOUNT_RE,
@@ -111,8 +117,10 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
                 score += 0.4
             if real and re.search(r"(突破|超过|逾|近|约)\s*[\d０-９]", clause):
                 score -= 0.6  # a threshold, not the figure itself
-            if len(q.years) == 1 and "年均" not in q.text and re.search(r"年均|累计|五年|“十[四五]五”", clause):
+            if len(q.years) == 1 and "年均" not in q.text and re.search(r"年均|累计|五年|“十[一二三四五]五”", clause):
                 score -= 0.8  # a multi-year average or total does not answer a one-year question
+            elif len(q.years) == 1 and not MULTI_YEAR_RE.search(q.text) and MULTI_YEAR_RE.search(_line(text, s, e)):
+                score -= 0.5  # 「过去五年…城镇新增就业人数超过6400万人」: a five-year review's total
             if q.intent == "target" and (TARGET_SECTION_RE.search(section) or TARGET_CLAUSE_RE.search(clause)):
                 score += 0.5
             if q.intent == "actual" and REVIEW_SECTION_RE.search(section):
@@ -130,6 +138,12 @@ def _distributed(text: str) -> str:
     """``text`` plus each paired phrase spelled out (「城镇和农村居民人均可支配收入」 → 城镇居民人均可支配收入, 农村…)."""
     extra = [w for m in _PAIRED_RE.finditer(text) for w in (m.group(1) + m.group(3), m.group(2) + m.group(3))]
     return text + ("，" + "，".join(extra) if extra else "")
+
+
+def _line(text: str, start: int, end: int) -> str:
+    """The line (paragraph) of ``text`` that holds ``text[start:end]``."""
+    stop = text.find("\n", end)
+    return text[text.rfind("\n", 0, start) + 1: stop if stop >= 0 else len(text)]
 
 
 def _other_quantities_masked(q: ParsedQuestion, folded: str) -> str:
@@ -219,9 +233,12 @@ def answer_figure(q: ParsedQuestion, clause: str) -> Figure | None:
             score += 0.5 + (1.0 if GROWTH_RE.search(folded[max(prev_end, f.start - 4):f.start]) else 0.0)  # 「增长6.9%」
         elif not growth and not WANTS_RATE_RE.search(q.text.lower()) and f.unit not in PERCENT_UNITS:
             score += 0.5  # a level asked: the amount, not the growth rate beside it
+        threshold = bool(_THRESHOLD_RE.search(folded[max(prev_end, f.start - 3):f.start]))
+        if threshold:  # 「迈上6万亿元台阶，达到62661亿元」: the threshold passed is not the figure; the next one,
+            score -= 1.0  # about the same subject, keeps the subject's words
         if score > best_score:
             best, best_score = f, score
-        prev_end = f.end
+        prev_end = prev_end if threshold else f.end
     return best
 
 
@@ -319,12 +336,16 @@ def _extract_one(q: ParsedQuestion, passages: list[ScoredChunk], allowed: list[i
 
 
 _DECLINE_RE = re.compile(r"(?:下降|减少|回落|降低|下滑|下调|缩小|负增长)\s*$")
+_THRESHOLD_RE = re.compile(r"(?:突破|超过|迈上|跨过|跨上|逾|近)\s*$")
+_RANGE_END_RE = re.compile(r"\s*(?:—|－|-|～|~|至|到)\s*(\d+(?:\.\d+)?\s*%?)")
 
 
 def _english_change(clause: str, fig: Figure) -> str:
-    """The figure as an English answer states it: 「下降3.3%」 is a decrease of 3.3%, not 3.3%."""
-    before = fold(clause)[max(0, fig.start - 4):fig.start]
-    return f"a decrease of {fig.text}" if _DECLINE_RE.search(before) else fig.text
+    """The figure as an English answer states it: 「下降3.3%」 is a decrease of 3.3%, 「5%—5.5%」 a range."""
+    folded = fold(clause)
+    rng = _RANGE_END_RE.match(folded, fig.end)
+    shown = f"{fig.text}—{rng.group(1)}" if rng else fig.text
+    return f"a decrease of {shown}" if _DECLINE_RE.search(folded[max(0, fig.start - 4):fig.start]) else shown
 
 
 def _lead(region: str | None, year: int | None, english: bool) -> str:

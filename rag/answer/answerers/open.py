@@ -13,7 +13,15 @@ import re
 
 from rag.answer.answerers.base import Draft, Evidence
 from rag.answer.answerers.semantic import topic
-from rag.answer.answerers.sentences import Unit, bigrams, content_weights, coverage, similarity, units
+from rag.answer.answerers.sentences import (
+    MULTI_YEAR_RE,
+    Unit,
+    bigrams,
+    content_weights,
+    coverage,
+    similarity,
+    units,
+)
 from rag.answer.extractive import english_source
 from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
 from rag.search.query import ParsedQuestion
@@ -22,7 +30,6 @@ from rag.textnorm import REDACTED_RE
 PLAN_CUE_RE = re.compile(r"打算|计划|将要|准备|重点|任务|安排|目标|举措|措施|要做|怎么干|部署|plan|will|priorit|goal")
 REVIEW_CUE_RE = re.compile(r"做了|成效|成绩|取得|完成|回顾|进展|亮点|过去|去年|achiev|did|done|progress")
 BOILERPLATE_RE = re.compile(r"习近平|党的二十大|二十届|总基调|指导思想|新发展理念|新发展格局|紧密地团结|各位代表")
-MULTI_YEAR_RE = re.compile(r"过去的?[五5]年|[五5]年来|今后[五5]年|“十[一二三四五]五”|[五5]年间|five years|five-year")
 LAMBDA = 0.7  # MMR: relevance vs. novelty
 SEM_WEIGHT = 1.0  # cross-lingual similarity (0…1, relative to the candidates) next to coverage (0…2.5)
 SEM_UNITS = 16  # candidates re-ranked by similarity (≈0.3 s to embed on the 2-core machine, then cached)

@@ -35,6 +35,8 @@ FIGURE_ASK_RE = re.compile(
     r"(?:did|does|do|is|was|were|are|will|has|have)\b|percent",
     re.I,
 )
+# a span of years (「过去五年」「“十二五”时期」): what it reports is no one year's figure or work
+MULTI_YEAR_RE = re.compile(r"过去的?[五5]年|[五5]年来|今后[五5]年|“十[一二三四五]五”|[五5]年间|five years|five-year")
 _HEADING_NUM_RE = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．])\s*")
 _END_RE = re.compile(r"[。！？；;!?]\s*$")
 _LEAD_DASH_RE = re.compile(r"^\s*(?:——|—|－－|--)")
