@@ -16,7 +16,7 @@ import pytest
 
 from rag.answer.answerers.semantic import relative, similarity_for, topic
 from rag.answer.answerers.sentences import content_weights, foreign_word
-from rag.answer.extractive import _english_change
+from rag.answer.extractive import _english_change, answer_figure
 from rag.index.embeddings import HashEmbedder
 from rag.lexicon import english_terms, find_indicators
 from rag.search.query import find_intent, parse_question
@@ -89,9 +89,23 @@ def test_relative_similarity_and_topic() -> None:
     assert similarity_for(HashEmbedder()) is None and similarity_for(None) is None  # hash: word overlap only
 
 
-def test_a_decline_is_said_as_a_decrease() -> None:
+def test_a_decline_is_said_as_a_decrease_and_a_range_as_a_range() -> None:
     clause = "社会消费品零售总额增长4.4%，固定资产投资下降3.3%"
     assert [_english_change(clause, f) for f in figures(clause)] == ["4.4%", "a decrease of 3.3%"]
+    clause = "全省生产总值增长5%—5.5%，在实际工作中努力争取更好结果"
+    assert _english_change(clause, figures(clause)[0]) == "5%—5.5%"
+
+
+@pytest.mark.parametrize("question", ["What was Hubei's GDP in 2025?", "湖北省2025年地区生产总值是多少?"])
+def test_a_threshold_passed_is_not_the_figure(question: str) -> None:
+    fig = answer_figure(parse_question(question, ["湖北省"]), "经济规模稳步壮大，地区生产总值迈上6万亿元台阶，达到62661亿元。")
+    assert fig is not None and fig.text == "62661亿元"
+
+
+def test_the_growth_asked_is_the_rate_after_the_growth_word() -> None:
+    q = parse_question("What was China's actual GDP growth in 2015?", ["国务院"])
+    fig = answer_figure(q, "国内生产总值达到67.7万亿元，增长6.9%，在世界主要经济体中位居前列。")
+    assert fig is not None and fig.text == "6.9%"
 
 
 def test_the_embedder_ranks_sentences_across_languages(seed_settings) -> None:  # type: ignore[no-untyped-def]

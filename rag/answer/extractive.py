@@ -227,10 +227,12 @@ def answer_figure(q: ParsedQuestion, clause: str) -> Figure | None:
     best, best_score = None, -1.0
     prev_end = 0
     for f in figs:
-        subject = set(tokenize(folded[prev_end:f.start]))
+        rate = growth and f.unit in PERCENT_UNITS and bool(GROWTH_RE.search(folded[max(prev_end, f.start - 4):f.start]))
+        # 「国内生产总值达到67.7万亿元，增长6.9%」: a growth rate's subject is what the clause spoke of before it
+        subject = set(tokenize(folded[0 if rate else prev_end:f.start]))
         score = len(subject & content) + 5.0 * len(subject & focus)
         if growth and f.unit in PERCENT_UNITS:
-            score += 0.5 + (1.0 if GROWTH_RE.search(folded[max(prev_end, f.start - 4):f.start]) else 0.0)  # 「增长6.9%」
+            score += 1.5 if rate else 0.5
         elif not growth and not WANTS_RATE_RE.search(q.text.lower()) and f.unit not in PERCENT_UNITS:
             score += 0.5  # a level asked: the amount, not the growth rate beside it
         threshold = bool(_THRESHOLD_RE.search(folded[max(prev_end, f.start - 3):f.start]))
