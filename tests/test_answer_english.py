@@ -160,3 +160,27 @@ def test_questions_not_in_simplified_chinese_find_the_figure(seed_pipeline, ques
 def test_english_refusals_say_so_in_english(seed_pipeline, question: str) -> None:
     answer = seed_pipeline.run(question)
     assert answer.refused and answer.answer.startswith("Cannot answer from the reports"), answer.answer
+
+
+@pytest.mark.parametrize(("previous", "question", "standalone"), [
+    ("What is Cangshan's GDP growth target for 2024?", "And what about fixed asset investment?",
+     "What about fixed asset investment target of Cangshan in 2024?"),
+    ("What was Taijiang's GDP growth in 2021?", "What about Cangshan in 2023?", "What was Cangshan's GDP growth in 2023?"),
+    ("What was Taijiang's retail sales in 2021?", "How much did it grow?",
+     "How much did it grow, retail sales of Taijiang in 2021?"),
+    ("What is Cangshan's GDP growth target for 2024?", "What is Taijiang's GDP growth target for 2022?",
+     "What is Taijiang's GDP growth target for 2022?"),  # it names what it needs
+])
+def test_an_english_follow_up_stays_english(previous: str, question: str, standalone: str) -> None:
+    from rag.search.query import rewrite_followup
+
+    assert rewrite_followup(question, [previous], KNOWN) == standalone
+    assert parse_question(standalone, KNOWN).english
+
+
+def test_mixed_and_summary_questions(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    mixed = seed_pipeline.run("仓山区 elderly care plan 2024")  # Chinese place, English topic
+    assert not mixed.refused and re.search("养老|长者食堂", mixed.answer), mixed.answer
+    summary = seed_pipeline.run("Summarize Cangshan's 2024 government work report.")
+    assert not summary.refused and summary.answer.startswith("According to the 2024 report of Cangshan")
+    assert len(summary.answer.split("\n")) >= 3 and all(CITATION_RE.search(p) for p in summary.answer.split("\n")[1:])

@@ -317,7 +317,7 @@ def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
     expansions = tuple(dict.fromkeys([*(ind.name for ind in inds if ind.name not in text),
                                       *(full for short, full in SHORT_FORMS if short in text and full not in text),
                                       *(zh for pattern, zh in EN_CUES if english and pattern.search(text)),
-                                      *(english_terms(text) if english else ())]))
+                                      *english_terms(text)]))  # English words, also in a mixed question
     return ParsedQuestion(text, tuple(regions), tuple(unknown), years, intent,
                           tuple(i.name for i in inds), english, expansions, report_years)
 
@@ -337,7 +337,10 @@ def rewrite_followup(question: str, previous: Sequence[str], known_regions: Iter
     years = next((p.years for p in reversed(prev) if p.years), ())
     indicator = next((p.indicators for p in reversed(prev) if p.indicators), ())
     prev_intent = next((p.intent for p in reversed(prev) if p.intent != "any"), "any")
+    if cur.english and prev[-1].english:  # an English conversation stays English
+        from rag.search.english import english_followup
 
+        return english_followup(question, cur, prev)
     body = _FOLLOWUP_LEAD_RE.sub("", question.strip())
     last = next((p for p in reversed(prev) if p.regions or p.indicators), prev[-1])
     if (cur.regions or cur.years) and not cur.indicators and len(_FOLLOWUP_TAIL_RE.sub("", body)) <= 12:

@@ -19,7 +19,7 @@ from rag.search.query import ParsedQuestion
 
 OPEN_RE = re.compile(
     r"什么|哪些|如何|怎么|怎样|为什么|为何|举措|措施|情况|介绍|概括|总结|有何|做了|重点|打算|亮点|成效|成绩|方面|思路|任务|部署"
-    r"|\bwhat\b|\bhow\b|\bwhich\b|\bwhy\b|\blist\b|summar|describe|measures|priorit|plans?\b",
+    r"|\bwhat\b|\bhow\b|\bwhich\b|\bwhy\b|\blist\b|summar|describe|measures|priorit|plans?\b|overview|highlights|tell me about",
     re.I,
 )
 

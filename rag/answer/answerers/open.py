@@ -27,9 +27,10 @@ from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
 from rag.search.query import ParsedQuestion
 from rag.textnorm import REDACTED_RE
 
+SUMMARY_RE = re.compile(r"summar|overview|main points|key points|highlights|in brief|outline", re.I)  # the report itself
 PLAN_CUE_RE = re.compile(r"打算|计划|将要|准备|重点|任务|安排|目标|举措|措施|要做|怎么干|部署|plan|will|priorit|goal")
 REVIEW_CUE_RE = re.compile(r"做了|成效|成绩|取得|完成|回顾|进展|亮点|过去|去年|achiev|did|done|progress")
-BOILERPLATE_RE = re.compile(r"习近平|党的二十大|二十届|总基调|指导思想|新发展理念|新发展格局|紧密地团结|各位代表")
+BOILERPLATE_RE = re.compile(r"习近平|党的二十大|二十届|总基调|指导思想|新发展理念|新发展格局|紧密地团结|各位代表|我代表|请予审议")
 LAMBDA = 0.7  # MMR: relevance vs. novelty
 SEM_WEIGHT = 1.0  # cross-lingual similarity (0…1, relative to the candidates) next to coverage (0…2.5)
 SEM_UNITS = 12  # candidates re-ranked by similarity (≈0.25 s to embed on a quiet 2-core machine, then cached)
@@ -52,6 +53,8 @@ class OpenAnswerer:
             rel += 0.6 + (0.4 if unit.headed else 0.0)
         if REVIEW_CUE_RE.search(q.text) and REVIEW_SECTION_RE.search(section):
             rel += 0.6
+        if SUMMARY_RE.search(q.text):
+            rel += 0.3 + (0.5 if unit.headed else 0.0)  # a summary: the report's numbered priorities first
         if q.years and sc.chunk.period_year in q.years:
             rel += 0.3
         if len(q.years) == 1 and MULTI_YEAR_RE.search(unit.context) and not MULTI_YEAR_RE.search(q.text):
@@ -70,7 +73,7 @@ class OpenAnswerer:
         cands = [(self.score(q, evidence, u, weights), u) for u in units(evidence.passages)]
         cands = [(s, u) for s, u in cands if s > 0
                  and (not weights or coverage(weights, u.text) + coverage(weights, u.context) > 0)]
-        if q.english and not weights:
+        if q.english and not weights and not SUMMARY_RE.search(q.text):
             cands = []  # an English question none of whose words the glossary knows: word overlap sees nothing
         cands = _semantic(q, evidence, cands)  # an English question: cross-lingual rank among the candidates
         if not cands:
