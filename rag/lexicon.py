@@ -120,7 +120,7 @@ SECTION_KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("review", ("工作回顾", "回顾", "主要工作", "成效", "总结", "完成情况", "主要经济指标")),
 )
 # cues in a passage's section label: targets/plan vs. review (retrieval boosts, extractive scoring)
-TARGET_SECTION_RE = re.compile(r"目标|安排|计划|打算|任务|重点做好|重点抓好|努力方向|下半年")
+TARGET_SECTION_RE = re.compile(r"目标|安排|计划|打算|任务|重点做好|重点抓好|努力方向|下半年|总体要求|政策取向")
 REVIEW_SECTION_RE = re.compile(r"回顾|成效|总结|主要经济指标|完成情况|上半年")
 
 # ---------------------------------------------------------------- regions

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from rag.answer.answerers.arith import Quantity, difference, share, verified_results
-from rag.answer.answerers.compute import _respective, is_compute
+from rag.answer.answerers.compute import _misfit, _part_free_figure, _respective, formula_for, is_compute
 from rag.answer.answerers.operands import operands
 from rag.answer.answerers.sentences import sentences
 from rag.search.query import parse_question
@@ -43,6 +43,8 @@ def test_a_share_is_a_percentage_of_the_whole() -> None:
     ("2025年地方政府专项债券比2024年多安排多少?", True),  # a verb between the comparison and 多少
     ("仓山23年GDP总共多少钱", False),  # one thing 「总共」: a lookup, not a sum
     ("仓山区2024年GDP目标比上年高多少?", False),  # the report states the change itself
+    ("解放区2023年全年优良天数占比是多少?", False),  # 「占比」 is one word: a share stated, not A占B
+    ("山东省和浙江省2026年的经济增长目标相差多少?", True),
 ])
 def test_what_is_a_computation(text: str, compute: bool) -> None:
     assert is_compute(parse_question(text, KNOWN)) is compute
@@ -53,6 +55,36 @@ def test_each_year_side_is_asked_in_its_own_words() -> None:
     assert [(s.years, s.text) for _, s in subs] == [((2025,), "2025年的赤字率"), ((2018,), "2018年赤字率")]
     subs = operands(parse_question("仓山区2024年城镇失业人员再就业目标比2023年实际少多少人?", KNOWN))
     assert subs[1][1].text == "仓山区2023年实际城镇失业人员再就业" and subs[1][1].intent == "actual"
+
+
+def test_each_region_side_is_asked_in_its_own_words() -> None:
+    subs = operands(parse_question("浙江省2025年GDP增速比福建省高多少?", KNOWN))
+    assert [(s.regions, s.text) for _, s in subs] == [(("浙江省",), "浙江省2025年GDP增速"), (("福建省",), "福建省2025年GDP增速")]
+    subs = operands(parse_question("山东省和福建省2026年城镇新增就业目标加起来是多少?", KNOWN))
+    assert [s.text for _, s in subs] == ["山东省2026年城镇新增就业目标", "福建省2026年城镇新增就业目标"]
+
+
+def test_years_listed_before_a_report_are_report_years() -> None:
+    q = parse_question("2018年和2019年政府工作报告安排的赤字率分别是多少?", KNOWN)
+    assert q.report_years == (2018, 2019) and q.years == (2018, 2019)
+
+
+def test_a_lower_gap_is_positive_and_a_ratio_named_rate_is_a_rate() -> None:
+    q = parse_question("2019年的赤字率比2021年的赤字率低多少?", KNOWN)
+    assert formula_for(q, [Quantity(2.8, "%"), Quantity(3.2, "%")]).text == "3.2% − 2.8% = 0.4个百分点"
+    q = parse_question("2019年的赤字率比2021年的赤字率高多少?", KNOWN)  # said higher, is lower: the sign says so
+    assert formula_for(q, [Quantity(2.8, "%"), Quantity(3.2, "%")]).result < 0
+
+
+def test_a_figure_fits_when_its_own_part_names_the_thing_asked() -> None:
+    sub = parse_question("河北省2025年粮食产量", ["河北省"])
+    assert _misfit(sub, "粮食产量838.6亿斤", "838.6亿斤", "粮食产量", "、再") == 0
+    assert _misfit(sub, "粮食产量稳定在800亿斤以上", "800亿斤", "稳定在", "以上") >= 10  # a bound, a result asked
+    gdp = parse_question("广东省2025年地区生产总值增速", ["广东省"])
+    assert _misfit(gdp, "工业企业用电成本下降6.8%", "6.8%", "成本下降", "，社会") == 100
+    # a clause that also mentions a five-year span keeps its one-year parts
+    assert _part_free_figure("地区生产总值增长5%-5.5%，碳排放双控达到国家下达“十五五”目标任务的序时进度")
+    assert not _part_free_figure("“十四五”时期地区生产总值年均增长5.9%")
 
 
 def test_a_report_year_beside_a_plain_year_gives_two_operands() -> None:

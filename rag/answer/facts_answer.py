@@ -21,7 +21,24 @@ from rag.types import Chunk, ScoredChunk
 
 def with_facts(parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract, settings: Settings,
                by_id: Mapping[str, Chunk]) -> tuple[Retrieval, Extract]:
-    """(retrieval, extract), replaced by the table's answer when it applies."""
+    """(retrieval, extract), replaced by the table's answer when it applies.
+
+    A computation the compute answerer could not do (an operand not in its passages) is answered here
+    only by the table's formula or by a clause that states the comparison itself; else not at all (the
+    chain refuses, naming the missing operand), never by one side's figure.
+    """
+    from rag.answer.answerers.arith import verified_results
+    from rag.answer.answerers.compute import is_compute, states_comparison
+
+    retrieval, extract = _with_table(parsed, retrieval, extract, settings, by_id)
+    if is_compute(parsed) and extract.found and not verified_results(extract.text) \
+            and not states_comparison(parsed, extract.text):
+        return retrieval, Extract("", (), False, False)
+    return retrieval, extract
+
+
+def _with_table(parsed: ParsedQuestion, retrieval: Retrieval, extract: Extract, settings: Settings,
+                by_id: Mapping[str, Chunk]) -> tuple[Retrieval, Extract]:
     if retrieval.refusal or not parsed.indicators or not parsed.regions:
         return retrieval, extract
     from rag.facts import format_fact_answer, lookup

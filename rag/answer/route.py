@@ -15,14 +15,13 @@ from dataclasses import dataclass, replace
 
 from rag.answer.answerers.base import Evidence, Search
 from rag.answer.answerers.choose import question_form
-from rag.answer.answerers.compute import SHARE_RE, ComputeAnswerer
+from rag.answer.answerers.compute import ComputeAnswerer, states_comparison
 from rag.answer.answerers.open import OpenAnswerer
 from rag.answer.answerers.refuse import evidence_reason, mark_redacted, opinion
 from rag.answer.answerers.semantic import UnitSimilarity
 from rag.answer.answerers.table import TableAnswerer
 from rag.answer.extractive import Extract, extract_answer
 from rag.search.query import ParsedQuestion
-from rag.textnorm import fold
 from rag.types import ScoredChunk
 
 _RELATIVE_YEAR_RE = re.compile(r"今年|去年|本年度|this year|last year", re.I)
@@ -60,25 +59,10 @@ def relative_year(parsed: ParsedQuestion, years_of: Callable[[str], set[int]]) -
     return replace(parsed, years=(latest,))
 
 
-_STATED_RE = re.compile(r"(?:高于|低于|快于|慢于|多于|少于|超过|超出|比)(?P<other>[^，,。；;\d]{1,12}?)[\d.]+\s*(?:个百分点|倍)")
-_SHARE_STATED_RE = re.compile(r"占[^，,。；;]{0,24}?(?:比重|比例|的比)[^，,。；;]{0,8}?[\d.]+\s*%")
-
-
 def stated_directly(q: ParsedQuestion, passages: list[ScoredChunk]) -> bool:
-    """Whether the lookup clause already states what a computation would give.
-
-    A comparison counts when what it compares with is named in the question (「北京…比全国高多少」 and
-    「高于全国0.4个百分点」; not 「比去年预算低0.4个百分点」 for a question about two other years); a
-    share asked counts when the clause states a share (「占地区生产总值比重达56.2%」).
-    """
+    """Whether the lookup clause already states what a computation would give (``compute.states_comparison``)."""
     ext = extract_answer(q, passages, max_clauses=1)
-    if not ext.found or not ext.cited:
-        return False
-    clause = fold(ext.text)
-    if SHARE_RE.search(q.text):
-        return bool(_SHARE_STATED_RE.search(clause))
-    return any(any(m.group("other")[i:i + 2] in q.text for i in range(len(m.group("other")) - 1))
-               for m in _STATED_RE.finditer(clause))
+    return ext.found and bool(ext.cited) and states_comparison(q, ext.text)
 
 
 def route(q: ParsedQuestion, passages: list[ScoredChunk], search: Search | None,
@@ -99,9 +83,8 @@ def route(q: ParsedQuestion, passages: list[ScoredChunk], search: Search | None,
                           refuse=True)
         if stated_directly(q, passages):  # the report states the comparison or share itself: quote it
             return Routed("lookup", tuple(passages))
-        draft = ComputeAnswerer().answer(q, evidence)
-        if not draft.found:  # an operand is missing: a lookup clause would answer another question
-            return Routed("refuse", tuple(evidence.passages), reason=draft.reason, refuse=True)
+        draft = ComputeAnswerer().answer(q, evidence)  # not found: the indicator table may still compute it
+        # (rag.answer.facts_answer.with_facts); a lookup clause alone never answers a computation
     elif form == "table":
         regions = list(regions)
         draft = TableAnswerer(regions, {r: years_of(r) for r in regions}).answer(q, evidence)

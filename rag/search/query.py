@@ -46,6 +46,9 @@ _EN_NOT_PLACES = frozenset({"what", "who", "where", "how", "it", "that", "there"
                             "may", "june", "july", "august", "september", "october", "november", "december"})
 
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
+# a year listed before a report mention is a report year too: 「2018年和2019年政府工作报告」 names two reports
+_LISTED_REPORT_RE = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:和|与|、|及|以及)\s*(?=(?:(?:19|20)\d{2}\s*年?\s*(?:和|与|、|及|以及)\s*)*"
+                               r"(?:19|20)\d{2}\s*年?(?:的)?(?:政府)?工作报告)")
 _NATIONAL_RE = re.compile(r"全国|国务院|国家|中央政府|national|china's|state council", re.I)
 # words that only a national report uses of itself (local reports say 地区生产总值 / 全省 / 全区):
 # with no region named, they point at the national report instead of leaving the region open
@@ -305,8 +308,10 @@ def parse_question(text: str, known_regions: Iterable[str]) -> ParsedQuestion:
     """Parse one standalone question (folded: full-width letters, digits and punctuation read as ASCII)."""
     text = plain_wording(fold(text))
     regions, unknown = region_matcher(known_regions).find(text)
-    report_years = tuple(dict.fromkeys(int(next(g for g in m.groups() if g)) for m in _REPORT_YEAR_RE.finditer(text)))
-    without_reports = _REPORT_YEAR_RE.sub(" ", text)
+    named = [(m.start(), int(next(g for g in m.groups() if g))) for m in _REPORT_YEAR_RE.finditer(text)]
+    named += [(m.start(), int(m.group(1))) for m in _LISTED_REPORT_RE.finditer(text)]  # 「2018年和2019年政府工作报告」
+    report_years = tuple(dict.fromkeys(y for _, y in sorted(named)))
+    without_reports = _REPORT_YEAR_RE.sub(" ", _LISTED_REPORT_RE.sub(" ", text))
     years = tuple(dict.fromkeys(int(y) for y in _YEAR_RE.findall(without_reports)))
     intent = find_intent(text)
     if report_years and not years and intent != "any":

@@ -8,8 +8,8 @@
    each restricted to the filter, ``settings.candidates`` each.
 3. Fusion. RRF with keyword weight 1.0 and dense 0.6 (keyword-first: on these reports BM25 is the
    stronger signal; dense adds paraphrase and English recall), then small multiplicative boosts for
-   the asked period year, target-vs-actual section, and the asked indicator in the passage. A keyword
-   winner by a clear score margin (``KEYWORD_MARGIN``) is kept first.
+   the asked period year, target-vs-actual section, and the asked indicator in the passage. The keyword
+   winner is kept first when the dense top few hold it too, or when it wins by a clear score margin.
 4. Dedupe. Passages saying the same thing (same text once digits and XX redactions are masked)
    collapse to one, preferring the copy with real figures over a redacted one.
 """
@@ -38,6 +38,7 @@ from rag.types import Chunk, ScoredChunk
 
 KEYWORD_WEIGHT, DENSE_WEIGHT = 1.0, 0.6
 KEYWORD_MARGIN = 1.6  # a BM25 top score this many times the second's is a clear keyword winner
+AGREED_DENSE_RANK = 3  # the keyword winner within the dense list's top this many: both agree
 
 
 @dataclass(frozen=True)
@@ -274,9 +275,12 @@ class Retriever:
             score *= _boost(q, chunk)
             out.append(ScoredChunk(chunk, score, ranks[cid]))
         out.sort(key=lambda s: -s.score)
-        if len(kw) >= 2 and kw[1][1] > 0 and kw[0][1] >= KEYWORD_MARGIN * kw[1][1] and out:
-            # a keyword winner by a clear margin (the one passage holding a rare term: 赤字率, 专项债券) stays first
-            # even when the dense list misses it, which RRF alone would let passages ranked moderately in both outrank
+        agreed = bool(kw and dense) and kw[0][0] in {cid for cid, _ in dense[:AGREED_DENSE_RANK]}
+        if kw and out and (agreed or (len(kw) >= 2 and kw[1][1] > 0 and kw[0][1] >= KEYWORD_MARGIN * kw[1][1])):
+            # the keyword winner stays first when the dense list agrees (its top few hold it: section boosts must
+            # not push it out of the top k), or when it wins by a clear margin (the one passage holding a rare
+            # term: 赤字率, 专项债券) even if the dense list misses it, which RRF alone would let passages ranked
+            # moderately in both outrank
             top = next((i for i, s in enumerate(out) if s.chunk.chunk_id == kw[0][0]), None)
             if top:
                 out.insert(0, ScoredChunk(out[top].chunk, out[0].score, out[top].ranks))

@@ -36,18 +36,20 @@ from rag.types import ScoredChunk
 
 _SUM_RE = re.compile(r"之和|合计|总共|一共|加起来|总和|\bsum\b|combined|total of", re.I)
 _RATIO_RE = re.compile(r"几倍|多少倍|的(?:几|多少)倍|how many times", re.I)
-SHARE_RE = re.compile(r"占.{0,24}?(?:比重|比例|的比|百分之|多少|几成)|的百分之(?:几|多少)|what share|what percentage of", re.I)
+SHARE_RE = re.compile(r"占(?!比).{0,24}?(?:比重|比例|的比|百分之|多少|几成)|的百分之(?:几|多少)|what share|what percentage of", re.I)
 # a figure stated as a fall (「固定资产投资下降3.3%」) is a negative growth rate when the question asks a growth
 _FALL_RE = re.compile(r"(?:下降|降低|减少|下滑|回落|负增长|萎缩)(?:了)?\s*$")
 _CHANGE_RE = re.compile(r"比[^，,；;。]{0,10}?(?:增加|减少|提高|下降|降低|增长|多|少|高|低)了?$")  # 「比上年增加1000亿元」
 _GROWTH_BEFORE_RE = re.compile(r"增长|增速|增幅|下降|降低|减少|提高|回落|上涨|涨幅|分别")
+_LOWER_RE = re.compile(r"比.{0,24}?(?:低|少|慢|减少|下降)[\u4e00-\u9fff]{0,2}?了?(?:多少|几)|lower|less|fewer|slower", re.I)
 _ASKS_FALL_RE = re.compile(r"下降|降低|减少|下滑|回落|降幅|减幅|跌")
 _GROWTH_RE = re.compile(r"(?:增长|增加|提高|提升|上升)了?百分之(?:几|多少)|增幅是多少|增长率是多少|growth rate", re.I)
 
 
 _MULTI_YEAR_RE = re.compile(r"年均|累计|五年|“十[一二三四五六]五”|十[一二三四五六]五期间")
+CLAUSES = 5  # the best relevant clauses an operand's figure is chosen from (by fit, not by clause score alone)
 _THRESHOLD_RE = re.compile(r"突破|超过|迈上|跨过|跨越|逾|近|约|接近")
-RATE_RE = re.compile(r"增速|增幅|增长率|百分点|增长|growth|rate|percent", re.I)
+RATE_RE = re.compile(r"增速|增幅|增长率|百分点|增长|(?<!效)率(?!先)|growth|rate|percent", re.I)  # 赤字率: a rate too
 
 
 def _compatible(options: list[list[Candidate]], wants_rate: bool) -> list[Candidate] | None:
@@ -94,6 +96,11 @@ def _respective(asked: str, clause: str, figs: list[Figure]) -> tuple[int, int] 
 
 
 _PART_RE = re.compile(r"[^，,；;。]+")
+
+
+def _part_free_figure(clause: str) -> bool:
+    """Whether some figure of ``clause`` stands in a part that speaks of no multi-year span."""
+    return any(not _MULTI_YEAR_RE.search(_part(clause, f)) for f in figures(clause) if f.unit and not f.redacted)
 
 
 def _part(clause: str, f: Figure) -> str:
@@ -169,13 +176,18 @@ class ComputeAnswerer:
         From the best few relevant clauses, the figure ``answer_figure`` picks first, then the
         clause's other figures (so the pair chosen can be of compatible units).
         """
-        idx = [i for i in dict.fromkeys([*range(len(evidence.passages)), *evidence.more(sub)])
-               if _in_scope(evidence.passages[i], sub)]
+        # a year's figure with no target/actual said: searched as the plan (its own report) and as the result (the
+        # next report reviews it) too, so the better-fitting of the two can be chosen
+        both = [replace(sub, intent=i) for i in ("target", "actual")] if sub.intent == "any" and sub.years else []
+        found = [i for one in (sub, *both) for i in evidence.more(one)]
+        idx = [i for i in dict.fromkeys([*range(len(evidence.passages)), *found]) if _in_scope(evidence.passages[i], sub)]
         out: list[Candidate] = []
         scoped = [evidence.passages[i] for i in idx]
         one_year = len(sub.years) == 1 and not _MULTI_YEAR_RE.search(sub.text)
+        # a 5-year average is no year's figure: a clause that is all about one is skipped, and in a clause that
+        # also mentions one (「…达到“十五五”目标任务的序时进度」) its own part is
         clauses = [c for c in score_clauses(sub, scoped)[:8] if is_relevant(sub, c)
-                   and not (one_year and _MULTI_YEAR_RE.search(c.text))][:3]  # a 5-year average is no year's figure
+                   and not (one_year and _MULTI_YEAR_RE.search(c.text) and not _part_free_figure(c.text))][:CLAUSES]
         for clause in clauses:
             best = answer_figure(sub, clause.text)
             figs = [f for f in figures(clause.text) if not f.redacted and f.value is not None and f.unit]
@@ -188,6 +200,8 @@ class ComputeAnswerer:
             signed = not _ASKS_FALL_RE.search(sub.text)
             for f in figs:
                 part, before, value = _part(clause.text, f), folded[max(0, f.start - 6):f.start], f.value or 0.0
+                if one_year and _MULTI_YEAR_RE.search(part):
+                    continue
                 if signed and f.unit == "%" and _FALL_RE.search(before):
                     value = -value
                 out.append((Quantity(value, f.unit), part, idx[clause.passage],
@@ -254,6 +268,24 @@ class ComputeAnswerer:
         return Draft(self.kind, "", found=False, reason="报告段落中找不到问题所说的两个数值。")
 
 
+_STATED_RE = re.compile(r"(?:高于|低于|快于|慢于|多于|少于|超过|超出|比)(?P<other>[^，,。；;\d]{1,12}?)[\d.]+\s*(?:个百分点|倍)")
+_SHARE_STATED_RE = re.compile(r"占[^，,。；;]{0,24}?(?:比重|比例|的比)[^，,。；;]{0,8}?[\d.]+\s*%")
+
+
+def states_comparison(q: ParsedQuestion, text: str) -> bool:
+    """Whether ``text`` states what the computation ``q`` asks (so a quote answers it).
+
+    A comparison counts when what it compares with is named in the question (「北京…比全国高多少」 and
+    「高于全国0.4个百分点」; not 「比去年预算低0.4个百分点」 for a question about two other years); a
+    share asked counts when the text states a share (「占地区生产总值比重达56.2%」).
+    """
+    clause = fold(text)
+    if SHARE_RE.search(q.text):
+        return bool(_SHARE_STATED_RE.search(clause))
+    return any(any(m.group("other")[i:i + 2] in q.text for i in range(len(m.group("other")) - 1))
+               for m in _STATED_RE.finditer(clause))
+
+
 def formula_for(q: ParsedQuestion, values: list[Quantity]) -> Formula:
     """The computation ``q`` asks for over ``values`` (in the order the question names them)."""
     if _SUM_RE.search(q.text):
@@ -266,4 +298,7 @@ def formula_for(q: ParsedQuestion, values: list[Quantity]) -> Formula:
     if _GROWTH_RE.search(q.text) and a.unit not in ("%", "个百分点"):
         later, earlier = (a, b) if (q.years and q.years[0] >= q.years[-1]) else (b, a)
         return growth(later, earlier)
-    return difference(a, b)
+    formula = difference(a, b)
+    if formula.result < 0 and _LOWER_RE.search(q.text):  # 「A比B低多少」 with A below B: B − A, a positive gap
+        return difference(b, a)
+    return formula

@@ -18,7 +18,7 @@ from rag.search.query import ParsedQuestion, find_intent
 
 COMPUTE_RE = re.compile(
     r"比.{0,24}?(?:高|低|多|少|快|慢|增加|减少|提高|下降)[\u4e00-\u9fff]{0,2}?(?:了)?(?:多少|几)|相差|差距|差(?:了)?多少|之差|差值|高出|低了?多少"
-    r"|占.{0,24}?(?:比重|比例|的比)(?:是|为|有)?(?:多少|几)|占.{0,24}?(?:百分之|多少|几成)|是.{0,16}?的百分之(?:几|多少)"
+    r"|占(?!比).{0,24}?(?:比重|比例|的比)(?:是|为|有)?(?:多少|几)|占(?!比).{0,24}?(?:百分之|多少|几成)|是.{0,16}?的百分之(?:几|多少)"
     r"|之和|合计|总共|一共|加起来|总和|是.{0,16}?的(?:几|多少)倍|几倍|多少倍|(?:增长|增加|提高|提升|上升)了?百分之(?:几|多少)|增幅是多少"
     r"|difference|how much (?:higher|lower|more|less|faster|slower)|\bsum\b|combined|how many times|gap"
     r"|\bexceeds?\b|by how (?:much|many)|how many (?:more|fewer|percentage points)",
@@ -31,8 +31,9 @@ _YEAR_RE = re.compile(r"(?:19|20)\d{2}")
 
 _COMPARED_RE = re.compile(r"^(?P<a>.+?)比(?P<b>.+?)(?:高|低|多|少|快|慢|增加|减少|提高|下降)(?:[\u4e00-\u9fff]{0,2}?)了?(?:多少|几|出)")
 _SUMMED_RE = re.compile(r"^(?P<a>.+?)(?:和|与|及|以及|加上)(?P<b>.+?)(?:一共|总共|合计|加起来|之和|总和)")
+_DIFFERED_RE = re.compile(r"^(?P<a>.+?)(?:和|与|跟|同)(?P<b>.+?)(?:相差|之差|的差距|差距|差值|差了?多少)")
 _TIMES_RE = re.compile(r"^(?P<a>.+?)是(?P<b>.+?)的(?:几|多少)倍")
-_SHARED_RE = re.compile(r"^(?P<a>.+?)占(?P<b>.+?)的?(?:比重|比例|的比|百分之|多少|几成)|^(?P<a2>.+?)是(?P<b2>.+?)的百分之")
+_SHARED_RE = re.compile(r"^(?P<a>.+?)占(?!比)(?P<b>.+?)的?(?:比重|比例|的比|百分之|多少|几成)|^(?P<a2>.+?)是(?P<b2>.+?)的百分之")
 _TIME_ONLY_RE = re.compile(r"^(?:上年|去年|上一年|前一年|同期|上年同期|年初|以前|之前)$")
 _YEAR_MENTION_RE = re.compile(r"(?:19|20)\d{2}\s*年")
 
@@ -43,7 +44,7 @@ def sides(q: ParsedQuestion) -> tuple[str, str] | None:
     Each side becomes its own sub-question (with the shared region/year prefix), so each figure is
     the one its own words precede in the passage, not the first figure of the sentence.
     """
-    m = _COMPARED_RE.search(q.text) or _SUMMED_RE.search(q.text) or _TIMES_RE.search(q.text)
+    m = _two_sides(q.text)
     if m is not None:
         a, b = m.group("a"), m.group("b").strip("的")
     elif (m := _SHARED_RE.search(q.text)) is not None:  # 「A占B的比重」: the part, then the whole
@@ -97,7 +98,7 @@ def _year_texts(q: ParsedQuestion, spans: list[tuple[int, int]]) -> list[str]:
     The second side borrows what it leaves out from the first (its region, and the thing compared
     when it names only a year); [] when the question is not 「A比B…」/「A和B一共」 with one year each side.
     """
-    m = _COMPARED_RE.search(q.text) or _SUMMED_RE.search(q.text) or _TIMES_RE.search(q.text)
+    m = _two_sides(q.text)
     if m is None or len(spans) != 2 or not spans[0][0] < m.end("a") <= spans[1][0]:
         return []
     a, b = m.group("a"), m.group("b").strip("的")
@@ -116,6 +117,40 @@ def _year_texts(q: ParsedQuestion, spans: list[tuple[int, int]]) -> list[str]:
     return [a, prefix + b[:lead_b.end()] + own_b]
 
 
+def _two_sides(text: str) -> re.Match[str] | None:
+    """「A比B高多少」「A和B一共」「A是B的几倍」「A和B相差多少」: the match with groups a and b (None: not two sides)."""
+    return _COMPARED_RE.search(text) or _SUMMED_RE.search(text) or _TIMES_RE.search(text) or _DIFFERED_RE.search(text)
+
+
+def _han(text: str) -> int:
+    return len(re.findall(r"[\u4e00-\u9fff]", text))
+
+
+def _region_texts(q: ParsedQuestion) -> list[str]:
+    """Each region operand in its own words; [] when the question is not two sides.
+
+    「浙江省2025年GDP增速比广东省高多少」 → 浙江省2025年GDP增速, 广东省2025年GDP增速;
+    「四川省和福建省2026年城镇新增就业目标一共」 → 四川省2026年城镇新增就业目标, 福建省2026年城镇新增就业目标.
+    """
+    m = _two_sides(q.text)
+    if m is None or len(q.regions) != 2:
+        return []
+    a, b = m.group("a"), m.group("b").strip("的")
+    spots = []
+    for text, region in ((a, q.regions[0]), (b, q.regions[1])):
+        name = next((n for n in (region, short_name(region)) if n and n in text), None)
+        if name is None:
+            return []
+        at = text.find(name)
+        spots.append((text[:at + len(name)], text[at + len(name):].strip("的")))
+    (head_a, own_a), (head_b, own_b) = spots
+    if _han(_INTENT_WORD_RE.sub("", own_b)) < 2:
+        own_b += own_a  # 「…比广东省高多少」: the same thing, the other region
+    if _han(own_a) < 2:
+        own_a = own_b  # 「四川省和福建省…一共」: the shared words follow the second
+    return [head_a + own_a, head_b + own_b]
+
+
 def named_years(q: ParsedQuestion) -> set[int]:
     """The years a question names, as years or as report years (「2025年政府工作报告…2022年的」: two)."""
     return set(q.years) | set(q.report_years)
@@ -132,13 +167,13 @@ def operands(q: ParsedQuestion) -> list[tuple[str, ParsedQuestion]]:
     if len(named_years(q)) >= 2:
         spans = _year_spans(q)
         texts = _year_texts(q, spans)
-        # the comparison itself (「低多少」「高出」) says nothing about target vs actual; when no side says either,
-        # the sides read as the question does (「2024年城镇新增就业比2022年多多少」: both actual)
+        # the comparison itself (「低多少」「高出」) says nothing about target vs actual: a side that says neither is
+        # read in both its own report and the next (the figure that fits it best wins: rag.answer.answerers.compute)
         said = [find_intent(_ASKED_RE.sub("", COMPUTE_RE.sub("", q.text[pos:spans[k + 1][0] if k + 1 < len(spans) else None])))
                 for k, (pos, _) in enumerate(spans)]
         out = []
         for k, (pos, year) in enumerate(spans):
-            intent = said[k] if any(i != "any" for i in said) else q.intent
+            intent = said[k]
             label = f"{year}年" + {"target": "目标", "actual": "实际"}.get(intent, "")
             sub = replace(q, text=texts[k] if texts else q.text, years=(year,), intent=intent)
             if _REPORT_AFTER_RE.match(q.text, pos + 4):  # 「2025年政府工作报告安排的…是2022年的几倍」: this report's own figure
@@ -153,7 +188,8 @@ def operands(q: ParsedQuestion) -> list[tuple[str, ParsedQuestion]]:
             out.append((label, sub))
         return out
     if len(q.regions) >= 2:
-        return [(r, replace(q, regions=(r,))) for r in q.regions]
+        texts = _region_texts(q)
+        return [(r, replace(q, regions=(r,), text=texts[k] if texts else q.text)) for k, r in enumerate(q.regions)]
     two = sides(q) if len(q.regions) <= 1 else None
     if two is not None:
         out = []
