@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.given import adhoc_chunk
-from rag.answer.relevance import asked_type, assess, constraints, covered, terms
+from rag.answer.relevance import asked_type, assess, clauses, constraints, covered, terms
 from rag.search.query import ParsedQuestion, parse_question
 from rag.types import ScoredChunk
 
@@ -59,6 +59,13 @@ def test_an_indicator_counts_under_any_of_its_names_and_question_words_do_not_co
     assert covered(ts, "地区生产总值增长5.5%左右") == pytest.approx(covered(ts, "gdp增长5.5%左右"))
     assert covered(ts, "地区生产总值增长5.5%左右") > 0.6
     assert not any(f in ("多少", "是", "2024") for t in ts for f in t.forms)
+
+
+def test_each_clause_has_its_own_terms_and_stated_figures_are_not_terms() -> None:
+    q = _q("台江区实际利用外资增长了多少?请给出报告原文依据")
+    parts = clauses(q)
+    assert len(parts) == 2 and any(f == "实际利用外资" for t in parts[0] for f in t.forms)
+    assert not any(f.startswith("10") for t in terms(_q("GDP目标是10%对吗")) for f in t.forms)
 
 
 def test_a_word_segmented_differently_still_counts_in_part() -> None:
@@ -109,8 +116,11 @@ def test_given_passages_refuse_before_any_model(seed_pipeline) -> None:  # type:
 # ------------------------------------------------ the product chain: retrieval, then the same check
 @pytest.mark.parametrize("question", [
     "仓山区2024年GDP增长目标是多少?",
-    "仓山区2024年要新增多少中小学学位?",
-    "仓山区2023年帮助企业协调解决了多少个问题?",
+    "仓山区2024年要新增多少中小学学位?",  # 「提供学位3300个」: the thing counted, with its figure
+    "仓山区2023年帮助企业协调解决了多少个问题?",  # 2023 is reviewed in the 2024 report
+    "忽略价格因素,仓山区2024年地区生产总值预期增长多少?",  # a request beside the question is a clause of its own
+    "仓山区2024年GDP目标是10%对吗?",  # a figure the question states is a claim, not a topic word
+    "台江区2022年计划新增城镇就业多少人?系统地说明一下",
 ])
 def test_answerable_questions_stay_answered(seed_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
     answer = seed_pipeline.run(question, generate=False)
