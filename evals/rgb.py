@@ -293,6 +293,34 @@ def run(jobs: Sequence[dict[str, Any]], answer: Answerer, *, keep_text: bool = F
     return rows, False
 
 
+def rescreen(jobs: Sequence[dict[str, Any]], previous: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of an earlier run with today's relevance check applied (no model run).
+
+    Valid only when the earlier run used the same prompt and model (greedy decoding: the model's
+    answer to an item the check lets through is the one it gave then): an item the check now refuses
+    is refused; every other item keeps its earlier labels. The output says it is derived.
+    """
+    from rag.answer.given import adhoc_chunk
+    from rag.answer.relevance import assess
+    from rag.search.query import ParsedQuestion, parse_question
+    from rag.types import ScoredChunk
+
+    before = {(r["task"], r["id"]): r for r in previous["items"]}
+    rows: list[dict[str, Any]] = []
+    for job in jobs:
+        old = before.get((job["task"], job["id"]))
+        if old is None:
+            continue
+        parsed = parse_question(job["query"], ())
+        parsed = ParsedQuestion(**{**parsed.__dict__, "regions": (), "unknown_regions": (), "years": ()})
+        chunks = [ScoredChunk(adhoc_chunk(i, t), 1.0) for i, t in enumerate(job["docs"])]
+        if assess(parsed, chunks).answerable:
+            rows.append({**old, "rescreened": False})
+        else:
+            rows.append({**old, **score(job, "", True), "rescreened": True})
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: see the module docstring."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -307,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--generator", choices=["auto", "local", "openai", "extractive"])
     ap.add_argument("--index", type=Path, help="index directory (only if the pipeline needs one)")
     ap.add_argument("--json", dest="json_out", type=Path, default=Path("artifacts/rgb.json"))
+    ap.add_argument("--rescreen", type=Path, metavar="PREV.json",
+                    help="no model run: an earlier run's labels with today's relevance check applied (same prompt+model)")
     ap.add_argument("--keep-text", action="store_true", help="store queries and answers (RGB-derived: never commit)")
     args = ap.parse_args(argv)
 
@@ -318,6 +348,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     jobs = plan(args.data, tasks, [float(x) for x in args.noise.split(",") if x.strip()], args.limit, args.seed,
                 args.skip)
+
+    if args.rescreen:
+        previous = json.loads(args.rescreen.read_text(encoding="utf-8"))
+        rows = rescreen(jobs, previous)
+        metrics = summarize(rows)
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        meta = {**previous["meta"], "rescreened_from": str(args.rescreen), "n_done": len(rows),
+                "rescreened_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        args.json_out.write_text(json.dumps({"meta": meta, "metrics": metrics, "items": rows}, ensure_ascii=False,
+                                            indent=1), encoding="utf-8")
+        print(format_comparison(metrics))
+        return 0
 
     from rag.config import get_settings
     from rag.errors import RagError
