@@ -16,9 +16,12 @@ from rag.answer.answerers.arith import Quantity, difference, share, verified_res
 from rag.answer.answerers.compute import _misfit, _part_free_figure, _respective, formula_for, is_compute
 from rag.answer.answerers.operands import operands
 from rag.answer.answerers.sentences import sentences
+from rag.answer.extractive import _multi_year_only, score_clauses
+from rag.regions import NATIONAL
 from rag.search.query import parse_question
 from rag.search.retrieve import _extends, _grams
 from rag.textnorm import figures, ungrounded_figures
+from rag.types import Chunk, ScoredChunk
 
 KNOWN = ["仓山区", "台江区", "解放区", "山东省", "浙江省", "福建省", "国务院"]
 
@@ -134,3 +137,40 @@ def test_compute_answers_on_seed_passages(seed_pipeline, question: str, result: 
 def test_a_missing_operand_refuses_instead_of_answering_one_side(seed_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
     ans = seed_pipeline.ask(question)
     assert ans.refused, ans.answer
+
+
+# ------------------------------------------------------------------ year semantics of lookups (national, provincial)
+def _passage(text: str, i: int = 0, section: str = "一、2025年工作回顾") -> ScoredChunk:
+    chunk = Chunk(f"c{i}", "d", "2026_甘肃省_政府工作报告.txt", "t", text, 0, len(text), section, "", "甘肃省", 2026, 2025)
+    return ScoredChunk(chunk, 1.0 - i / 10)
+
+
+def test_a_one_year_result_is_not_a_five_year_average_nor_next_years_target() -> None:
+    # passage texts from the 2026 Gansu report; the five-year line and the target list rank first in retrieval
+    q = parse_question("甘肃省2025年地区生产总值增长了多少?", ["甘肃省"])
+    passages = [_passage("全省地区生产总值年均增长5%以上。", 0),
+                _passage("经济社会发展的主要预期目标是：地区生产总值增长5.5%左右，实际工作中争取更好结果；", 1),
+                _passage("全省地区生产总值达到13697.5亿元，较“十三五”末的9323.1亿元增加4374.4亿元，增长33.6%。", 2),
+                _passage("加力落实宏观政策，扎实做好“四稳”工作，地区生产总值增长5.8%，增速居全国第2位；", 4)]
+    assert "5.8%" in score_clauses(q, passages)[0].text
+
+
+def test_growth_asked_is_answered_by_a_rate_not_a_level() -> None:
+    q = parse_question("甘肃省2025年地区生产总值增长了多少?", ["甘肃省"])
+    passages = [_passage("经济规模稳步壮大，地区生产总值迈上1万亿元台阶，达到13697.5亿元。", 0),
+                _passage("地区生产总值增长5.8%，增速居全国第2位；", 1)]
+    assert "5.8%" in score_clauses(q, passages)[0].text
+
+
+def test_multi_year_parts_are_told_from_one_year_parts() -> None:
+    real = lambda t: [f for f in figures(t) if f.unit]  # noqa: E731
+    one = "多措并举稳就业、稳企业，地区生产总值增长5.1％，单位生产总值能耗累计降幅完成“十四五”任务"
+    assert not _multi_year_only(one, real(one))
+    span = "地区生产总值跨过3万亿元、年均增长5.2％"
+    assert _multi_year_only(span, real(span))
+
+
+def test_a_report_named_without_a_region_is_the_national_one() -> None:
+    q = parse_question("2024年政府工作报告提出的GDP增长目标是多少?", ["仓山区", NATIONAL])
+    assert q.regions == (NATIONAL,)
+    assert parse_question("仓山区2024年政府工作报告提出的GDP增长目标是多少?", ["仓山区", NATIONAL]).regions == ("仓山区",)

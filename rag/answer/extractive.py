@@ -30,7 +30,7 @@ from rag.lexicon import (
     TARGET_CLAUSE_RE,
     TARGET_SECTION_RE,
     WANTS_RATE_RE,
-    english_terms,
+    english_term_groups,
     find_indicators,
     indicator_by_name,
 )
@@ -87,6 +87,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
     content = _content_tokens(q)
     aliases = _aliases(q)
     wants_growth = bool(WANTS_RATE_RE.search(q.text.lower()))
+    growth_asked = bool(ASKS_GROWTH_AMOUNT_RE.search(q.text.lower())) and q.intent != "target"
     out: list[Clause] = []
     for i, sc in enumerate(passages):
         text = sc.chunk.text
@@ -111,20 +112,25 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
                     score += 0.7
                 elif not wants_growth and any(f.unit not in PERCENT_UNITS for f in real):
                     score += 0.3  # 「GDP是多少」「What was Shandong's GDP」: a level, not a rate, is asked
+            if growth_asked and real and not any(f.unit in PERCENT_UNITS for f in real):
+                score -= 1.0  # 「增长了多少」 asked: a level (达到62661亿元) is not the growth
             if redacted:
                 score += 0.3 if not real else -0.5
             if q.years and sc.chunk.period_year in q.years:
                 score += 0.4
             if real and re.search(r"(突破|超过|逾|近|约)\s*[\d０-９]", clause):
                 score -= 0.6  # a threshold, not the figure itself
-            if len(q.years) == 1 and "年均" not in q.text and re.search(r"年均|累计|五年|“十[一二三四五]五”", clause):
-                score -= 0.8  # a multi-year average or total does not answer a one-year question
+            if len(q.years) == 1 and "年均" not in q.text and _multi_year_only(
+                    clause, [f for f in real if f.unit in PERCENT_UNITS] if growth_asked else real):
+                score -= 3.0  # a multi-year average or total does not answer a one-year question
             elif len(q.years) == 1 and not MULTI_YEAR_RE.search(q.text) and MULTI_YEAR_RE.search(_line(text, s, e)):
                 score -= 0.5  # 「过去五年…城镇新增就业人数超过6400万人」: a five-year review's total
             if q.intent == "target" and (TARGET_SECTION_RE.search(section) or TARGET_CLAUSE_RE.search(clause)):
                 score += 0.5
             if q.intent == "actual" and REVIEW_SECTION_RE.search(section):
                 score += 0.5
+            if q.intent == "actual" and _TARGET_LIST_RE.search(clause[:24]):  # a target list opens with its cue
+                score -= 2.0  # a year's result asked: the next year's target list (主要预期目标…) is not it
             score /= 1.0 + 0.12 * i
             out.append(Clause(i, s, e, clause, score, bool(real), redacted and not real, ind_hit))
     out.sort(key=lambda c: -c.score)
@@ -146,6 +152,27 @@ def _line(text: str, start: int, end: int) -> str:
     return text[text.rfind("\n", 0, start) + 1: stop if stop >= 0 else len(text)]
 
 
+_TARGET_LIST_RE = re.compile(r"预期目标|主要目标|目标是|目标为|力争")  # 「…主要预期目标是：」 (not 「倍增计划」, a programme)
+_SPAN_RE = re.compile(r"年均|累计|五年|“十[一二三四五]五”")
+
+
+def _multi_year_only(clause: str, real: list[Figure]) -> bool:
+    """Whether every figure of ``real`` stands in a part (between commas, with the part before) about a span.
+
+    「地区生产总值跨过3万亿元、年均增长5.2％」 is; a long review sentence with 「地区生产总值增长5.1％」 in one part
+    and 「累计降幅完成“十四五”任务」 in another is not. No figures: whether the clause names a span.
+    """
+    if not real:
+        return bool(_SPAN_RE.search(clause))
+    parts = [(m.start(), m.end()) for m in re.finditer(r"[^，,；;。]+", clause)]
+
+    def window(f: Figure) -> str:
+        k = next((i for i, (a, b) in enumerate(parts) if a <= f.start < b), 0)
+        return clause[parts[max(k - 1, 0)][0]:parts[k][1]] if parts else clause
+
+    return all(_SPAN_RE.search(window(f)) for f in real)
+
+
 def _other_quantities_masked(q: ParsedQuestion, folded: str) -> str:
     """``folded`` without the shares, intensities and per-capita forms of an indicator the question does not ask."""
     asked = fold(q.text)
@@ -161,14 +188,25 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     if q.indicators and (_named_indicator_elsewhere(q, clause) or asked_head(q) not in toks
                          or _other_quantities_masked(q, fold(clause.text)) != fold(clause.text)):
         return False  # 「一般公共预算收入」 asked, 「一般公共预算支出」 stated: the head word differs
+    if q.english and english_term_groups(q.text):
+        # an English question's topic, in the glossary's Chinese (「school places」 → 学位), decides
+        return _english_topic_in(q, clause.text)
     # a word the segmenter cut differently in the clause (「赤字率拟」 → 赤字/率拟) still counts when it stands in it
     hits = (content & toks) | {t for t in content if t in clause.text}
     if len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3:
         return True
-    if q.english and clause.has_figure and any(t in clause.text for t in english_terms(q.text)):
-        return True  # an English question's topic, in the glossary's Chinese (「school places」 → 学位), with a figure
     head = focus_head(q)  # 「多少中小学学位」: the thing counted, with a figure, answers
     return clause.has_figure and len(head) >= 2 and head in toks
+
+
+def _english_topic_in(q: ParsedQuestion, text: str) -> bool:
+    """Two thirds of an English question's glossary phrases (each by any of its terms) stand in ``text``.
+
+    「defense budget」 needs 国防 as well as 预算; 「school places」 just 学位.
+    """
+    groups = english_term_groups(q.text)
+    hits = sum(any(t in text for t in group) for group in groups)
+    return bool(groups) and hits * 3 >= 2 * len(groups)
 
 
 def _named_indicator_elsewhere(q: ParsedQuestion, clause: Clause) -> bool:
@@ -223,11 +261,12 @@ def answer_figure(q: ParsedQuestion, clause: str) -> Figure | None:
         return None
     folded = fold(clause)
     content, focus = _content_tokens(q), focus_tokens(q)
-    growth = bool(ASKS_GROWTH_AMOUNT_RE.search(q.text.lower())) or q.intent == "target"
+    asks_growth = bool(ASKS_GROWTH_AMOUNT_RE.search(q.text.lower()))  # a change is asked, not a target's level
+    growth = asks_growth or q.intent == "target"
     best, best_score = None, -1.0
     prev_end = 0
     for f in figs:
-        rate = growth and f.unit in PERCENT_UNITS and bool(GROWTH_RE.search(folded[max(prev_end, f.start - 4):f.start]))
+        rate = asks_growth and f.unit in PERCENT_UNITS and bool(GROWTH_RE.search(folded[max(prev_end, f.start - 4):f.start]))
         # 「国内生产总值达到67.7万亿元，增长6.9%」: a growth rate's subject is what the clause spoke of before it
         subject = set(tokenize(folded[0 if rate else prev_end:f.start]))
         score = len(subject & content) + 5.0 * len(subject & focus)

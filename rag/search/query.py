@@ -52,7 +52,8 @@ _LISTED_REPORT_RE = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:和|与|、|及|�
 _NATIONAL_RE = re.compile(r"全国|国务院|国家|中央政府|national|china's|state council", re.I)
 # words that only a national report uses of itself (local reports say 地区生产总值 / 全省 / 全区):
 # with no region named, they point at the national report instead of leaving the region open
-_NATIONAL_TERMS_RE = re.compile(r"国内生产总值|我国|中国(?!特色)|\bGDP of China\b", re.I)
+_NATIONAL_TERMS_RE = re.compile(r"国内生产总值|我国|中国(?!特色)|\bGDP of China\b"
+                                r"|(?:19|20)\d{2}\s*年?的?政府工作报告", re.I)  # 「2024年政府工作报告」, no region: the State Council's
 
 
 @dataclass(frozen=True)
