@@ -275,6 +275,14 @@ EN_GLOSSARY: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"disabled|disabilit(?:y|ies)", ("残疾人",)),
         (r"volunteers?|community|communities", ("社区",)),
         (r"greater bay area|bay area", ("大湾区", "湾区")),
+        (r"low[- ]altitude economy", ("低空经济",)),
+        (r"silver economy", ("银发经济",)),
+        (r"new quality productive forces|new productive forces", ("新质生产力",)),
+        (r"unified national market|national unified market", ("全国统一大市场",)),
+        (r"carbon peak(?:ing)?|peak carbon", ("碳达峰",)),
+        (r"carbon neutral(?:ity)?", ("碳中和",)),
+        (r"data elements?|data as a factor", ("数据要素",)),
+        (r"defen[cs]e|military|armed forces", ("国防", "军队")),
         (r"ancient city|old city|historic(?:al)? (?:city|districts?|areas?|blocks?)|heritage|historic buildings?",
          ("古城", "历史文化", "保护")),
         (r"free trade (?:zone|port)s?|pilot free trade", ("自贸区", "自由贸易")),
@@ -300,14 +308,20 @@ EN_PLACE_NAMES = {"hong kong": "香港特别行政区", "macau": "澳门特别�
                   "taiwan": "台湾省", "tibet": "西藏自治区", "inner mongolia": "内蒙古自治区", "peking": "北京市"}
 
 
-def english_terms(text: str) -> list[str]:
-    """The Chinese report terms for the English words of ``text`` (``EN_GLOSSARY``; a phrase consumes its words)."""
-    out: list[str] = []
+def english_term_groups(text: str) -> list[tuple[str, ...]]:
+    """The Chinese terms of each English phrase of ``text`` (``EN_GLOSSARY``; a phrase consumes its words)."""
+    out: list[tuple[str, ...]] = []
     taken: list[tuple[int, int]] = []
     for pattern, terms in EN_GLOSSARY:
         for m in pattern.finditer(text):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             taken.append(m.span())
-            out.extend(t for t in terms if t not in out)
+            if terms not in out:
+                out.append(terms)
     return out
+
+
+def english_terms(text: str) -> list[str]:
+    """The Chinese report terms for the English words of ``text``, one list."""
+    return list(dict.fromkeys(t for group in english_term_groups(text) for t in group))

@@ -184,3 +184,25 @@ def test_mixed_and_summary_questions(seed_pipeline) -> None:  # type: ignore[no-
     summary = seed_pipeline.run("Summarize Cangshan's 2024 government work report.")
     assert not summary.refused and summary.answer.startswith("According to the 2024 report of Cangshan")
     assert len(summary.answer.split("\n")) >= 3 and all(CITATION_RE.search(p) for p in summary.answer.split("\n")[1:])
+
+
+def test_an_english_topic_needs_most_of_its_phrases() -> None:
+    from rag.answer.extractive import _english_topic_in
+
+    q = parse_question("How much will China's defense budget grow in 2024?", KNOWN)
+    assert not _english_topic_in(q, "一般公共预算支出规模28.5万亿元、比上年增加1.1万亿元。")  # a budget, not defense's
+    q = parse_question("How much will the 2019 tax and fee cuts reduce the burden on businesses?", KNOWN)
+    assert _english_topic_in(q, "全年减轻企业税收和社保缴费负担近2万亿元。")  # 2 of 3 phrases
+
+
+def test_a_target_asked_is_the_level_not_the_change() -> None:
+    q = parse_question("What was the deficit ratio in the 2025 government work report?", KNOWN)
+    fig = answer_figure(q, "今年赤字率拟按4%左右安排、比上年提高1个百分点，赤字规模5.66万亿元。")
+    assert fig is not None and fig.text == "4%"
+
+
+def test_a_list_of_targets_is_an_open_question() -> None:
+    from rag.answer.answerers.choose import question_form
+
+    assert question_form(parse_question("What are Taijiang's main targets for 2022?", KNOWN)) == "open"
+    assert question_form(parse_question("What is Taijiang's GDP growth target for 2022?", KNOWN)) == "lookup"

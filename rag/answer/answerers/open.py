@@ -27,7 +27,9 @@ from rag.lexicon import REVIEW_SECTION_RE, TARGET_SECTION_RE
 from rag.search.query import ParsedQuestion
 from rag.textnorm import REDACTED_RE
 
-SUMMARY_RE = re.compile(r"summar|overview|main points|key points|highlights|in brief|outline", re.I)  # the report itself
+# the report itself, or its list of targets or tasks
+SUMMARY_RE = re.compile(r"summar|overview|highlights|in brief|outline|(?:main|key|major) (?:points|targets|goals|tasks|priorities)",
+                        re.I)
 PLAN_CUE_RE = re.compile(r"打算|计划|将要|准备|重点|任务|安排|目标|举措|措施|要做|怎么干|部署|plan|will|priorit|goal")
 REVIEW_CUE_RE = re.compile(r"做了|成效|成绩|取得|完成|回顾|进展|亮点|过去|去年|achiev|did|done|progress")
 BOILERPLATE_RE = re.compile(r"习近平|党的二十大|二十届|总基调|指导思想|新发展理念|新发展格局|紧密地团结|各位代表|我代表|请予审议")

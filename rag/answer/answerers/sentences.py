@@ -29,7 +29,7 @@ QUESTION_WORDS = frozenset({
 # the question asks for a figure (a number, a rate, a target), not a list or an explanation
 FIGURE_ASK_RE = re.compile(
     r"多少|几[个家项所人万亿倍成条座处批]|百分之几|增速|增幅|增长率|比重|占比|目标是|\d+(?:\.\d+)?\s*%"
-    r"|how (?:much|many|fast)|what (?:was|is|were|are)\b.{0,60}?(?:rate|ratio|target|growth|number|amount|total|value|gdp"
+    r"|how (?:much|many|fast)|what (?:was|is|were|are)\b.{0,60}?(?:rate|ratio|target(?!s)|growth|number|amount|total|value|gdp"
     r"|allowance|standard|wage|budget|deficit|spending|expenditure|revenue|output|production|price|population|scale)"
     r"|\bwhat\s+(?:[\w-]+\s+){0,4}?[\w-]*(?:rate|ratio|target|growth|gdp|output|revenue|income|amount|total)s?\s+"
     r"(?:did|does|do|is|was|were|are|will|has|have)\b|percent",
