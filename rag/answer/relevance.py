@@ -1,20 +1,21 @@
 """Does any passage answer the question? An answerability signal that needs no model.
 
 A question is answered by one place in one passage, not by a passage that shares its topic. So
-every window of a passage (a sentence with its neighbours) is scored for the question:
+every window of a passage (a sentence with two either side) is scored for the question:
 
-- **coverage**: the share of the question's content words (weighted by length, the region and year
-  the filters already matched left out) that stand in the window;
-- **constraints**: the question's specific marks — a year (「2021年」), another number or ordinal
-  (「第七届」「19号线」), a quoted name — must stand in the window, or in the passage's metadata (a
-  report's year and region are checked by retrieval, not in its text);
-- **answer type**: a question asking when needs a date near those words, one asking how many or
-  how much needs a figure.
+- **coverage**: the share of the question's content words that stand in the window (weighted by
+  length; an indicator counts under any of its names; a word by the share of its character bigrams;
+  the region the filters matched, question words and figures the question states left out). Each
+  clause of the question is judged on its own: a request beside it (「请给出原文依据」) is no topic;
+- **constraints**: the question's years must stand in the passage (or its metadata: the report's
+  year, or the year it reviews), its ordinals (「第七届」「19号线」) and quoted names in the window;
+- **answer type**: a question asking when needs a date in the window's centre sentence, one asking
+  how many or how much a figure, and that sentence must itself be about the question.
 
-The best window over all passages decides. ``assess`` says "no passage answers" (``answerable`` is
-False, with the reason) when the best window misses a constraint, lacks the asked answer type, or
-covers too little of the question. The thresholds are calibrated on RGB (zh) items outside the
-reported ones and on the product's own question sets (``tests/test_relevance.py``).
+The best window over all passages decides: ``assess`` says "no passage answers" (``answerable`` is
+False, with the reason naming what is missing) when no window fits. The limits differ by where the
+passages come from (``GIVEN``: calibrated on RGB zh_refine items 100-299; ``RETRIEVED``: retrieval has
+matched region, year and topic, calibrated to refuse none of the product's answerable sets).
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ YEAR_RE = re.compile(rf"(?<![{_DIGITS}])((?:19|20)[{_DIGITS}]{{2}})(?![{_DIGITS}
 # a number or ordinal that picks one thing out: 第七届, 19号线, 3号, 二期 (years are matched on their own)
 MARK_RE = re.compile(rf"第[{_DIGITS}{_CN_NUM}]+[届次期批轮号个]?|[{_DIGITS}]+(?:\.[{_DIGITS}]+)?\s*[号期届次代]")
 QUOTED_RE = re.compile(r"[“\"《「『]([^”\"》」』]{2,20})[”\"》」』]")
-_EXTRA_GENERIC = frozenset({"具体", "包括", "时间", "什么时候", "何时", "哪天", "日期", "哪里", "在哪", "哪儿", "地点", "谁",
-                            "人数", "数量", "多少", "几", "增长", "举办", "举行", "开始", "首日", "哪个", "名字", "叫",
-                            "目标", "预期", "计划", "实际", "完成", "实现", "达到", "类型", "种类", "哪种", "哪类", "我国", "我省", "我市", "我区", "我们", "when", "where", "who", "name"})
+_EXTRA_GENERIC = frozenset({  # words that frame what is asked, not its topic
+    "具体", "包括", "时间", "什么时候", "何时", "哪天", "日期", "哪里", "在哪", "哪儿", "地点", "谁", "人数", "数量",
+    "多少", "几", "增长", "举办", "举行", "开始", "首日", "哪个", "名字", "叫", "目标", "预期", "计划", "实际", "完成",
+    "实现", "达到", "类型", "种类", "哪种", "哪类", "我国", "我省", "我市", "我区", "我们", "when", "where", "who", "name",
+})
 STATED_FIGURE_RE = re.compile(r"[\d.]+\s*[%‰]?")  # a figure in the question is a claim to check, not a topic word
 CLAUSE_SPLIT_RE = re.compile(r"[，,。？?！!；;：:（）()]+|(?<=[\u4e00-\u9fff])\s+(?=[A-Za-z])")
 WINDOW = 2  # sentences either side of the centre sentence
