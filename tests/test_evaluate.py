@@ -147,10 +147,15 @@ def test_retrieval_miss_uses_source_substring_and_top_k():
     good = answer("增长5.5%[1]", [TARGETS], retrieved=[other[0], right])
     g = grade(c, good, top_k=5)
     assert g.passed and g.rank == 2
-    late = answer("增长5.5%[1]", [TARGETS], retrieved=[*other, right])
+    late = answer("增长5.5%[1]", [TARGETS], retrieved=[*other, right], source=other[0].source)
     g = grade(c, late, top_k=5)
     assert codes(g) == ["retrieval_miss"] and g.rank == 7
-    assert codes(grade(c, answer("增长5.5%[1]", [TARGETS], retrieved=other), top_k=5)) == ["retrieval_miss"]
+    miss = answer("增长5.5%[1]", [TARGETS], retrieved=other, source=other[0].source)
+    assert codes(grade(c, miss, top_k=5)) == ["retrieval_miss"]
+    # a table row / compute operand searched on its own: the passage it cites comes after the top-k
+    row = answer("增长5.5%[1]", [TARGETS], retrieved=[*other, right])
+    g = grade(c, row, top_k=5)
+    assert g.passed and g.rank == 7
     either = case([r"5\.5\s*%"], source=["解放区", "仓山区"])
     assert grade(either, good, top_k=5).passed
 

@@ -9,8 +9,9 @@
   ``ungrounded``: the same rule as the runtime number check (``rag.textnorm.ungrounded_figures``):
   numbers with a unit, and unit-less numbers other than list numbering, ordinals and dates;
   redacted values (XX亿元) are never figures;
-- a case naming a ``source`` fails as ``retrieval_miss`` when it is answerable and no passage in the
-  top-k comes from that source.
+- a case naming a ``source`` fails as ``retrieval_miss`` when it is answerable, no passage in the
+  top-k comes from that source and no passage the answer cites does (a table or a computation searches
+  each row or operand on its own, so the passages it cites come after the question's own top-k).
 
 Failure codes: error, wrongly_refused, should_have_refused, wrong_figure, missing_expected,
 not_grounded, ungrounded, retrieval_miss. In the JSON each failure is a string ``"code: detail"``.
@@ -110,7 +111,8 @@ def grade(case: Case, answer: Answer, *, top_k: int) -> Grade:
                 where = f"{len(answer.citations)} cited passage(s)" if answer.citations else "no citations"
                 failures.append(Failure("not_grounded", f"/{p}/ matches the answer but not its {where}"))
             grounded = not loose and not unsupported
-        if case.source and (rank is None or rank > top_k):
+        cites_source = any(s and s in c.source for c in answer.citations for s in case.source)
+        if case.source and (rank is None or rank > top_k) and not cites_source:
             where = "not retrieved" if rank is None else f"first at rank {rank}"
             failures.append(Failure("retrieval_miss", f"{'|'.join(case.source)} {where} (k={top_k})"))
     else:

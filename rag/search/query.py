@@ -228,8 +228,14 @@ class RegionMatcher:
                 unknown.append(name)
 
 
+# 「各省区市」「全国各省」「各自治区」「21个省市」: a quantifier over level words names every region, not one
+_LEVEL_WORDS_RE = re.compile(r"(?:全国)?[各全本每该此个几诸多所有]*[省市区县州盟旗地自治份乡镇]+")
+
+
 def _generic(name: str) -> bool:
     """「山区」「贫困山区」「经济开发区」 are ordinary words; 「鼓山区」 (one character + 山区) is a name."""
+    if _LEVEL_WORDS_RE.fullmatch(name):
+        return True
     if name in GENERIC_REGION_WORDS or (name[0] in "那这在和与及跟是的了把从到向对各全本" and name[1:] in GENERIC_REGION_WORDS):
         return True
     return any(name.endswith(g) and (len(name) - len(g) >= 2 or g[0] in "全本我各该此")  # 「那全区」
