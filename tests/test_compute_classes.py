@@ -16,7 +16,8 @@ from rag.answer.answerers.arith import Quantity, difference, share, verified_res
 from rag.answer.answerers.compute import _misfit, _part_free_figure, _respective, formula_for, is_compute
 from rag.answer.answerers.operands import operands
 from rag.answer.answerers.sentences import sentences
-from rag.answer.extractive import _multi_year_only, score_clauses
+from rag.answer.clause_parts import multi_year_only
+from rag.answer.extractive import score_clauses
 from rag.regions import NATIONAL
 from rag.search.query import parse_question
 from rag.search.retrieve import _extends, _grams
@@ -165,9 +166,9 @@ def test_growth_asked_is_answered_by_a_rate_not_a_level() -> None:
 def test_multi_year_parts_are_told_from_one_year_parts() -> None:
     real = lambda t: [f for f in figures(t) if f.unit]  # noqa: E731
     one = "多措并举稳就业、稳企业，地区生产总值增长5.1％，单位生产总值能耗累计降幅完成“十四五”任务"
-    assert not _multi_year_only(one, real(one))
+    assert not multi_year_only(one, real(one))
     span = "地区生产总值跨过3万亿元、年均增长5.2％"
-    assert _multi_year_only(span, real(span))
+    assert multi_year_only(span, real(span))
 
 
 def test_a_report_named_without_a_region_is_the_national_one() -> None:

@@ -22,6 +22,7 @@ from rag.answer.answerers.sentences import (
     foreign_word,
     sentences,
 )
+from rag.answer.clause_parts import TARGET_LIST_RE, distributed, multi_year_only
 from rag.index.keyword import tokenize
 from rag.lexicon import (
     ASKS_GROWTH_AMOUNT_RE,
@@ -41,7 +42,8 @@ from rag.types import ScoredChunk
 
 _GENERIC_TOKENS = {"年", "多少", "是", "区", "目标", "增长", "什么", "how", "much", "many", "what", "the", "of", "in",
                    "is", "was", "s", "to", "a", "预期", "计划", "实现", "完成", "达到", "要", "政府", "工作", "报告",
-                   "工作报告", "政府工作", "提出", "安排", "根据", "全国", "国家", "分别", "report", "government", "work"}
+                   "工作报告", "政府工作", "提出", "安排", "根据", "全国", "国家", "分别", "report", "government", "work",
+                   "打算", "准备", "想", "那边", "这边"}  # 「投资打算增长多少」: how a plan is asked, not its topic
 
 
 # the indicator as the base of a share or an intensity (占GDP比重, 单位GDP能耗), not the figure asked
@@ -100,7 +102,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
             toks = set(tokenize(clause))
             overlap = len(content & toks) / max(len(content), 1)
             # 「占国内生产总值比例」「单位国内生产总值能耗」 name another quantity: the indicator must stand outside them
-            names = {i.name for i in find_indicators(_distributed(_other_quantities_masked(q, folded)))}
+            names = {i.name for i in find_indicators(distributed(_other_quantities_masked(q, folded)))}
             ind_hit = any(n == a or n.endswith(a) for n in names for a in q.indicators) if aliases else False
             figs = figures(clause)
             real = [f for f in figs if not f.redacted and f.unit]  # a bare rank (第3) is not an answer figure
@@ -120,7 +122,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
                 score += 0.4
             if real and re.search(r"(突破|超过|逾|近|约)\s*[\d０-９]", clause):
                 score -= 0.6  # a threshold, not the figure itself
-            if len(q.years) == 1 and "年均" not in q.text and _multi_year_only(
+            if len(q.years) == 1 and "年均" not in q.text and multi_year_only(
                     clause, [f for f in real if f.unit in PERCENT_UNITS] if growth_asked else real):
                 score -= 3.0  # a multi-year average or total does not answer a one-year question
             elif len(q.years) == 1 and not MULTI_YEAR_RE.search(q.text) and MULTI_YEAR_RE.search(_line(text, s, e)):
@@ -129,7 +131,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
                 score += 0.5
             if q.intent == "actual" and REVIEW_SECTION_RE.search(section):
                 score += 0.5
-            if q.intent == "actual" and _TARGET_LIST_RE.search(clause[:24]):  # a target list opens with its cue
+            if q.intent == "actual" and TARGET_LIST_RE.search(clause[:24]):  # a target list opens with its cue
                 score -= 2.0  # a year's result asked: the next year's target list (主要预期目标…) is not it
             score /= 1.0 + 0.12 * i
             out.append(Clause(i, s, e, clause, score, bool(real), redacted and not real, ind_hit))
@@ -137,40 +139,10 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
     return out
 
 
-_PAIRED_RE = re.compile(r"([\u4e00-\u9fff]{2})(?:和|与|及|、)([\u4e00-\u9fff]{2})([\u4e00-\u9fff]{2,14})")
-
-
-def _distributed(text: str) -> str:
-    """``text`` plus each paired phrase spelled out (「城镇和农村居民人均可支配收入」 → 城镇居民人均可支配收入, 农村…)."""
-    extra = [w for m in _PAIRED_RE.finditer(text) for w in (m.group(1) + m.group(3), m.group(2) + m.group(3))]
-    return text + ("，" + "，".join(extra) if extra else "")
-
-
 def _line(text: str, start: int, end: int) -> str:
     """The line (paragraph) of ``text`` that holds ``text[start:end]``."""
     stop = text.find("\n", end)
     return text[text.rfind("\n", 0, start) + 1: stop if stop >= 0 else len(text)]
-
-
-_TARGET_LIST_RE = re.compile(r"预期目标|主要目标|目标是|目标为|力争")  # 「…主要预期目标是：」 (not 「倍增计划」, a programme)
-_SPAN_RE = re.compile(r"年均|累计|五年|“十[一二三四五]五”")
-
-
-def _multi_year_only(clause: str, real: list[Figure]) -> bool:
-    """Whether every figure of ``real`` stands in a part (between commas, with the part before) about a span.
-
-    「地区生产总值跨过3万亿元、年均增长5.2％」 is; a long review sentence with 「地区生产总值增长5.1％」 in one part
-    and 「累计降幅完成“十四五”任务」 in another is not. No figures: whether the clause names a span.
-    """
-    if not real:
-        return bool(_SPAN_RE.search(clause))
-    parts = [(m.start(), m.end()) for m in re.finditer(r"[^，,；;。]+", clause)]
-
-    def window(f: Figure) -> str:
-        k = next((i for i, (a, b) in enumerate(parts) if a <= f.start < b), 0)
-        return clause[parts[max(k - 1, 0)][0]:parts[k][1]] if parts else clause
-
-    return all(_SPAN_RE.search(window(f)) for f in real)
 
 
 def _other_quantities_masked(q: ParsedQuestion, folded: str) -> str:
@@ -195,6 +167,8 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     hits = (content & toks) | {t for t in content if t in clause.text}
     if len(hits) >= max(1, min(2, len(content))) and len("".join(hits)) >= 3:
         return True
+    if clause.has_figure and len(content) == 1 and hits == content and len(next(iter(content))) >= 2:
+        return True  # 「台江2022年投资打算增长多少」: the question's one topic word, with a figure
     head = focus_head(q)  # 「多少中小学学位」: the thing counted, with a figure, answers
     return clause.has_figure and len(head) >= 2 and head in toks
 
@@ -211,7 +185,7 @@ def _english_topic_in(q: ParsedQuestion, text: str) -> bool:
 
 def _named_indicator_elsewhere(q: ParsedQuestion, clause: Clause) -> bool:
     """The question names a known indicator and the clause states a different one."""
-    names = {i.name for i in find_indicators(_distributed(fold(clause.text)))}
+    names = {i.name for i in find_indicators(distributed(fold(clause.text)))}
     return bool(names) and not names & set(q.indicators)
 
 
