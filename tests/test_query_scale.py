@@ -25,6 +25,7 @@ from rag.search.dense import passes
 from rag.search.query import (
     _EN_REGION_RE,
     _NATIONAL_RE,
+    _NATIONAL_TERMS_RE,
     _REGION_LIKE_RE,
     ParsedQuestion,
     RegionMatcher,
@@ -75,6 +76,8 @@ def _reference_find_regions(text: str, known: Iterable[str]) -> tuple[list[str],
         name = re.sub(r"[^a-z]", "", m.group(1).lower())
         if name and name not in known_py:
             unknown.append(f"{m.group(1)} {m.group(2)}")
+    if not found and not unknown and "国务院" in known and _NATIONAL_TERMS_RE.search(text):
+        found = ["国务院"]  # 「2023年政府工作报告」 with no region named: the State Council's report
     return list(dict.fromkeys(found)), list(dict.fromkeys(unknown))
 
 
@@ -176,6 +179,7 @@ def _reference_mask(r: Retriever, q: ParsedQuestion) -> tuple[np.ndarray, str, d
         have = "、".join(sorted(all_regions)) or "none"
         return np.zeros_like(mask), (f"语料中没有{'、'.join(q.unknown_regions)}的报告(现有地区:{have})。"), {
             "unknown_region": list(q.unknown_regions)}
+    before_reports = mask.copy()
     if q.report_years:
         rm = np.isin(r.row_year, list(q.report_years))
         if not (mask & rm).any():
@@ -190,6 +194,14 @@ def _reference_mask(r: Retriever, q: ParsedQuestion) -> tuple[np.ndarray, str, d
         ym = np.zeros_like(mask)
         for y in q.years:
             ym |= (r.row_period == y) | ((r.row_period == 0) & np.isin(r.row_year, [y, y + 1]))
+        if q.intent == "actual" and not q.report_years:  # Y's result: the report of Y+1, when the scope has it
+            later = np.zeros_like(mask)
+            for y in q.years:
+                later |= ((r.row_period == y) | (r.row_period == 0)) & (r.row_year == y + 1)
+            if (mask & later).any():
+                ym = later
+        if not (mask & ym).any() and q.report_years and (before_reports & ym).any():
+            mask, ym = before_reports, ym | np.isin(r.row_year, list(q.report_years))  # the report and the other year
         if not (mask & ym).any():
             if q.regions:
                 parts = []
