@@ -76,8 +76,9 @@ def test_a_word_segmented_differently_still_counts_in_part() -> None:
 
 # ------------------------------------------------ given passages: real seed paragraphs
 def test_a_passage_that_states_the_answer_is_answerable() -> None:
+    # given passages carry no metadata: a region the question names counts as a content word, so it is left out here
     passage = _paragraph("810个")
-    verdict = assess(_q("仓山区帮助企业协调解决了多少个问题?"), _given(passage, _paragraph("5.5%")))
+    verdict = assess(_q("帮助企业协调解决了多少个问题?"), _given(passage, _paragraph("5.5%")))
     assert verdict.answerable and verdict.best is not None and verdict.best.passage == 0
 
 
@@ -109,7 +110,7 @@ def test_given_passages_refuse_before_any_model(seed_pipeline) -> None:  # type:
     answer = seed_pipeline.answer_from_passages("全省首家知识产权金融服务驿站是什么时候成立的?",
                                                 [_paragraph("知识产权金融服务驿站"), _paragraph("5.5%")])
     assert answer.refused and answer.refusal_reason and answer.answer.startswith("无法回答")
-    kept = seed_pipeline.answer_from_passages("仓山区帮助企业协调解决了多少个问题?", [_paragraph("810个")])
+    kept = seed_pipeline.answer_from_passages("帮助企业协调解决了多少个问题?", [_paragraph("810个")])
     assert not kept.refused and "810" in kept.answer
 
 
