@@ -175,3 +175,36 @@ def test_a_report_named_without_a_region_is_the_national_one() -> None:
     q = parse_question("2024年政府工作报告提出的GDP增长目标是多少?", ["仓山区", NATIONAL])
     assert q.regions == (NATIONAL,)
     assert parse_question("仓山区2024年政府工作报告提出的GDP增长目标是多少?", ["仓山区", NATIONAL]).regions == ("仓山区",)
+
+
+# ---------------------------------------------------------------- relative years, intensities, year-labelled levels
+@pytest.mark.parametrize(("text", "years"), [
+    ("仓山区2024年GDP目标比上一年实际增速高出几个百分点?", (2023, 2024)),
+    ("福建省2026年GDP增长目标比去年实际增速低多少?", (2025, 2026)),
+    ("山东省2025年的进出口增速比上年增长目标高多少?", (2024, 2025)),
+])
+def test_the_previous_year_of_a_comparison_is_the_year_before_the_one_named(text: str, years: tuple[int, ...]) -> None:
+    q = parse_question(text, KNOWN)
+    assert is_compute(q)
+    assert sorted(y for _, sub in operands(q) for y in sub.years) == list(years)
+
+
+def test_a_growth_question_with_shang_nian_is_not_rewritten() -> None:
+    q = parse_question("仓山区2023年地区生产总值比上年增长多少?", KNOWN)
+    assert not is_compute(q)
+
+
+def test_an_intensity_of_gdp_is_not_a_gdp_operand() -> None:
+    sub = parse_question("福建省2026年地区生产总值增长目标是多少?", KNOWN)
+    assert _misfit(sub, "单位地区生产总值二氧化碳排放下降3.8%", "3.8%", "排放下降", "") >= 100
+    assert _misfit(sub, "地区生产总值增长5%以上", "5%", "总值增长", "以上") < 100
+
+
+def test_a_level_labelled_with_its_year_in_a_later_report() -> None:
+    from rag.answer.answerers.compute import _labelled
+
+    part = "全省生产总值从2020年的3.68万亿元增长到2025年的4.93万亿元"
+    assert _labelled(part, Quantity(3.68, "万亿元"), 2020)
+    assert _labelled(part, Quantity(4.93, "万亿元"), 2025)
+    assert not _labelled(part, Quantity(4.93, "万亿元"), 2020)
+    assert not _labelled("一般公共预算收入从3826.5亿元增长到4398.6亿元", Quantity(3826.5, "亿元"), 2020)

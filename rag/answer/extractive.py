@@ -102,7 +102,7 @@ def score_clauses(q: ParsedQuestion, passages: list[ScoredChunk]) -> list[Clause
             toks = set(tokenize(clause))
             overlap = len(content & toks) / max(len(content), 1)
             # 「占国内生产总值比例」「单位国内生产总值能耗」 name another quantity: the indicator must stand outside them
-            names = {i.name for i in find_indicators(distributed(_other_quantities_masked(q, folded)))}
+            names = {i.name for i in find_indicators(distributed(other_quantities_masked(q, folded)))}
             ind_hit = any(n == a or n.endswith(a) for n in names for a in q.indicators) if aliases else False
             figs = figures(clause)
             real = [f for f in figs if not f.redacted and f.unit]  # a bare rank (第3) is not an answer figure
@@ -145,7 +145,7 @@ def _line(text: str, start: int, end: int) -> str:
     return text[text.rfind("\n", 0, start) + 1: stop if stop >= 0 else len(text)]
 
 
-def _other_quantities_masked(q: ParsedQuestion, folded: str) -> str:
+def other_quantities_masked(q: ParsedQuestion, folded: str) -> str:
     """``folded`` without the shares, intensities and per-capita forms of an indicator the question does not ask."""
     asked = fold(q.text)
     return _SHARE_OF_RE.sub(lambda m: m.group(0) if m.group(0) in asked else "，", folded)
@@ -158,7 +158,7 @@ def is_relevant(q: ParsedQuestion, clause: Clause) -> bool:
     if clause.indicator_hit:
         return True  # the indicator vocabulary confirms; it never gates (学位, 专项债 are found from the passages)
     if q.indicators and (_named_indicator_elsewhere(q, clause) or asked_head(q) not in toks
-                         or _other_quantities_masked(q, fold(clause.text)) != fold(clause.text)):
+                         or other_quantities_masked(q, fold(clause.text)) != fold(clause.text)):
         return False  # 「一般公共预算收入」 asked, 「一般公共预算支出」 stated: the head word differs
     if q.english and english_term_groups(q.text):
         # an English question's topic, in the glossary's Chinese (「school places」 → 学位), decides

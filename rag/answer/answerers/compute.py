@@ -26,8 +26,8 @@ from rag.answer.answerers.arith import (
     total,
 )
 from rag.answer.answerers.base import Draft, Evidence
-from rag.answer.answerers.operands import COMPUTE_RE, named_years, operands, sides
-from rag.answer.extractive import answer_figure, is_relevant, score_clauses
+from rag.answer.answerers.operands import COMPUTE_RE, named_years, operands, sides, with_previous_year
+from rag.answer.extractive import answer_figure, is_relevant, other_quantities_masked, score_clauses
 from rag.lexicon import indicator_by_name
 from rag.regions import NATIONAL
 from rag.search.query import ParsedQuestion
@@ -129,18 +129,33 @@ def _misfit(sub: ParsedQuestion, part: str, figure: str, before: str, after: str
     have (「其中，中央财政赤字1.55万亿元」 for 「财政赤字」: a part of the total, not the total).
     """
     names = [a for n in sub.indicators if (ind := indicator_by_name(n)) for a in (n, *ind.aliases) if len(a) >= 2]
-    if names and not any(a in fold(part) for a in names):
-        return 100
+    if names and not any(a in other_quantities_masked(sub, fold(part)) for a in names):
+        return 100  # (「单位地区生产总值二氧化碳排放下降3.8%」 names emissions, not GDP)
     bound = _BOUND_AFTER_RE.match(after) or _BOUND_BEFORE_RE.search(before)
     subject = _VERB_RE.sub("", "".join(re.findall(r"[\u4e00-\u9fff]+", part.split(figure)[0])))
     extra = {subject[i:i + 2] for i in range(len(subject) - 1)} - {sub.text[i:i + 2] for i in range(len(sub.text) - 1)}
     return (10 if bound and sub.intent != "target" else 0) + min(len(extra), 9)
 
 
+_YEAR_LABEL_RE = re.compile(r"((?:19|20)\d{2})\s*年(?:底|末)?的?[\u4e00-\u9fff]{0,6}$")
+
+
+def _labelled(part: str, value: Quantity, year: int) -> bool:
+    """Whether ``part`` states ``value`` right after its own year (「2020年的3.68万亿元」, 「2020年末达到…」)."""
+    folded = fold(part)
+    for f in figures(part):
+        if f.value is not None and f.unit == value.unit and abs(f.value) == abs(value.value):
+            m = _YEAR_LABEL_RE.search(folded[max(0, f.start - 14):f.start])
+            if m and int(m.group(1)) == year:
+                return True
+    return False
+
+
 def is_compute(q: ParsedQuestion) -> bool:
     """A question asking for arithmetic over two or more figures."""
     if not COMPUTE_RE.search(q.text):
         return False
+    q = with_previous_year(q)
     return (len(named_years(q)) >= 2 or len(q.regions) >= 2 or len(q.indicators) >= 2
             or sides(q) is not None or len(_levels_asked(q)) == 2)
 
@@ -220,6 +235,13 @@ class ComputeAnswerer:
                 cands = self.candidates(one, evidence)
                 if cands:
                     return cands, one.intent
+        if len(sub.years) == 1:  # 「从2020年的3.68万亿元增长到2025年的4.93万亿元」: a later report labels the year's figure
+            year = sub.years[0]
+            for scope in scopes:
+                unbound = replace(scope, years=(), report_years=(), intent="any")
+                cands = [c for c in self.candidates(unbound, evidence) if _labelled(c[1], c[0], year)]
+                if cands:
+                    return cands, "any"
         return [], sub.intent
 
     def answer(self, q: ParsedQuestion, evidence: Evidence) -> Draft:

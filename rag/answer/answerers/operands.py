@@ -162,8 +162,22 @@ def _year_spans(q: ParsedQuestion) -> list[tuple[int, int]]:
     return [(m.start(), int(m.group())) for m in _YEAR_RE.finditer(q.text) if int(m.group()) in named]
 
 
+# 「2026年目标比上一年实际增速高多少」: the year before the one the question names
+_PREVIOUS_YEAR_RE = re.compile(r"(?<=比)(?:上一年|上年|去年|前一年)(?=的?(?:实际|目标|计划|预期|完成|增速|增长|水平))")
+
+
+def with_previous_year(q: ParsedQuestion) -> ParsedQuestion:
+    """A comparison with 「上一年/去年」 written as the year it means, when the question names exactly one year."""
+    named = named_years(q)
+    if len(named) != 1 or not (m := _PREVIOUS_YEAR_RE.search(q.text)):
+        return q
+    year = next(iter(named)) - 1
+    return replace(q, text=q.text[:m.start()] + f"{year}年" + q.text[m.end():], years=tuple(sorted({*q.years, year})))
+
+
 def operands(q: ParsedQuestion) -> list[tuple[str, ParsedQuestion]]:
     """(label, sub-question) per operand: by year (with each year's own intent), region or indicator."""
+    q = with_previous_year(q)
     if len(named_years(q)) >= 2:
         spans = _year_spans(q)
         texts = _year_texts(q, spans)
