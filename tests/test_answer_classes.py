@@ -192,3 +192,17 @@ def test_full_width_letters_digits_and_punctuation_parse_as_ascii() -> None:
     assert wide.regions == ascii_.regions == ("仓山区",)
     assert wide.years == ascii_.years == (2024,)
     assert wide.indicators == ascii_.indicators and wide.indicators
+
+
+# ---------------------------------------------------------------- the figure right after the thing asked
+@pytest.mark.parametrize(("question", "clause", "figure"), [
+    ("仓山区2023年新增的中央预算内投资和专项债项目争取到多少资金?",
+     "新增中央预算内投资、专项债项目6个,争取资金XX亿元,缓解了项目建设经费短缺问题。", "XX亿元"),
+    ("台江区2022年新建改造了多少公里管网?", "完成老旧小区改造12个、新建改造雨污管网15.6公里。", "15.6公里"),
+    ("山东省2025年引进了多少个外资项目?", "新设外资企业项目1200个,实际使用外资增长7.5%。", "1200个"),
+])
+def test_the_figure_after_the_asked_word_wins_over_a_long_subject(question: str, clause: str, figure: str) -> None:
+    from rag.answer.extractive import answer_figure
+
+    got = answer_figure(parse_question(question, KNOWN), clause)
+    assert got is not None and got.text == figure

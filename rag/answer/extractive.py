@@ -244,6 +244,8 @@ def answer_figure(q: ParsedQuestion, clause: str) -> Figure | None:
         # 「国内生产总值达到67.7万亿元，增长6.9%」: a growth rate's subject is what the clause spoke of before it
         subject = set(tokenize(folded[0 if rate else prev_end:f.start]))
         score = len(subject & content) + 5.0 * len(subject & focus)
+        if focus & set(tokenize(folded[max(prev_end, f.start - 6):f.start])):
+            score += 3.0  # 「争取资金XX亿元」 for 「争取到多少资金」: the thing asked stands right before this figure
         if growth and f.unit in PERCENT_UNITS:
             score += 1.5 if rate else 0.5
         elif not growth and not WANTS_RATE_RE.search(q.text.lower()) and f.unit not in PERCENT_UNITS:
