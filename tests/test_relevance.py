@@ -131,3 +131,18 @@ def test_answerable_questions_stay_answered(seed_pipeline, question: str) -> Non
 def test_retrieved_passages_that_do_not_answer_are_refused(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
     answer = seed_pipeline.run("仓山区第十九届人民代表大会第一次会议在哪里开幕?", generate=False)
     assert answer.refused and answer.refusal_reason
+
+
+def test_a_quoted_plan_name_in_the_section_heading_counts() -> None:
+    """「“十五五”时期…」: a section's name scopes its sentences, so the mark need not stand in the window."""
+    from dataclasses import replace
+
+    from rag.answer.relevance import RETRIEVED
+
+    text = "综合考虑实现2035年远景目标和现实支撑条件，提出地区生产总值年均增长5%—5.5%。"
+    q = parse_question("湖南省“十五五”时期地区生产总值年均增长目标是多少?", ("湖南省",))  # as retrieval reads it
+    bare = _given(text)
+    verdict = assess(q, bare, RETRIEVED)
+    assert not verdict.answerable and "十五五" in verdict.reason
+    headed = [ScoredChunk(replace(bare[0].chunk, section="“十五五”时期经济社会发展的主要目标"), 1.0)]
+    assert assess(q, headed, RETRIEVED).answerable

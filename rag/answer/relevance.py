@@ -206,11 +206,12 @@ def windows(q: ParsedQuestion, passages: Sequence[ScoredChunk], limits: Limits =
     out: list[Window] = []
     for i, sc in enumerate(passages):
         text = fold(sc.chunk.text).lower()
+        head_of = fold(sc.chunk.section or "").lower()  # 「“十五五”时期主要目标」: a section's name scopes its sentences
         spans = sentences(text) or [(0, len(text))]
         for j in range(len(spans)):
             lo, hi = spans[max(0, j - width)][0], spans[min(len(spans) - 1, j + width)][1]
             win, centre = text[lo:hi], text[spans[j][0]:spans[j][1]]
-            missing = tuple(m for m in marks if m not in years and m not in win)
+            missing = tuple(m for m in marks if m not in years and m not in win and m not in head_of)
             if years and not any(y in text or _meta_ok(y, sc) for y in years):
                 missing += years  # one of the asked years (each part of 「2021年和2022年」 has its own passage)
             typed = (kind != "date" or bool(DATE_RE.search(centre))) \
