@@ -200,7 +200,8 @@ CORPORA = {"national_questions.jsonl": SHARED / "national_reports",
            "reader_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026"),
            "reader2_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026"),
            "reader_en_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026"),
-           "reader_calc_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026")}
+           "reader_calc_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026"),
+           "reader3_questions.jsonl": (REPO_ROOT / "corpus", SHARED / "national_reports", SHARED / "provincial_2026")}
 
 
 @pytest.mark.parametrize("path", QUESTION_SETS, ids=lambda p: p.name)
