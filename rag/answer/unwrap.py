@@ -157,9 +157,10 @@ def _syllables() -> frozenset[str]:
     found: set[str] = set()
     for readings in pinyin_dict.values():
         for reading in readings.split(","):
-            bare = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+            decomposed = unicodedata.normalize("NFD", reading)
+            bare = "".join(c for c in decomposed if not unicodedata.combining(c))
             found.add(bare)
-            if "\u0308" in unicodedata.normalize("NFD", reading):  # ü: lü → lv / lu
+            if "\u0308" in decomposed:  # ü: lü → lv / lu
                 found.add(bare.replace("u", "v"))
     return frozenset(found)
 

@@ -90,7 +90,8 @@ class TableAnswerer:
 
 
 _PART_SEP_RE = re.compile(r"[，,；;]")
-_AVERAGE_RE = re.compile(r"年均|累计")
+# a five-year review's wording, or an average / running total over years
+_SPAN_RE = re.compile(MULTI_YEAR_RE.pattern + r"|年均|累计")
 
 
 def _row(sub: ParsedQuestion, found: list[ScoredChunk], tries: int = 3) -> tuple[str, ScoredChunk] | bool:
@@ -122,8 +123,7 @@ def _answers_row(q: ParsedQuestion, part: str) -> bool:
             return False
     elif (focus := {t for t in focus_tokens(q) if len(t) >= 2}) and not any(t in fold(part) for t in focus):
         return False  # (a one-character token, jieba's 「率」 of 赤字率, says too little to judge)
-    multi = MULTI_YEAR_RE.search(part) or _AVERAGE_RE.search(part)
-    return not (len(q.years) == 1 and multi and not (MULTI_YEAR_RE.search(q.text) or _AVERAGE_RE.search(q.text)))
+    return not (len(q.years) == 1 and _SPAN_RE.search(part) and not _SPAN_RE.search(q.text))
 
 
 def row_part(q: ParsedQuestion, clause: str) -> str:
